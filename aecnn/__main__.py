@@ -1,0 +1,5 @@
+import sys
+
+from aecnn.cli import main
+
+sys.exit(main())
