@@ -1,0 +1,177 @@
+"""Checkpoints that rebuild themselves, written atomically.
+
+A checkpoint is a dict saved with :func:`torch.save` that loads with
+``torch.load(weights_only=True)``::
+
+    {"format": "aecnn-checkpoint", "version": "0.1.0", "model_config": {...},
+     "model": state_dict, ...anything the trainer adds (optimizer, scheduler, rng, epoch...)}
+
+Plain ``state_dict`` files (what the users' V1 code saves) and ``.safetensors`` files (with the
+config JSON in their metadata) load too. Keys from a ``torch.compile``d module (``_orig_mod.``)
+are stripped; we never write them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from aecnn.models import AutoEncoder_CNNV3, AutoEncoderConfig, create_autoencoder
+
+FORMAT = "aecnn-checkpoint"
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The plain module under ``torch.compile`` (``_orig_mod``) and DDP (``module``) wrappers."""
+    while True:
+        if hasattr(model, "_orig_mod"):
+            model = model._orig_mod
+        elif isinstance(model, nn.parallel.DistributedDataParallel):
+            model = model.module
+        else:
+            return model
+
+
+def clean_state_dict(state: dict[str, Any]) -> dict[str, Any]:
+    """Drop ``_orig_mod.`` and leading ``module.`` from keys."""
+    out = {}
+    for k, v in state.items():
+        k = k.replace("_orig_mod.", "")
+        out[k[len("module."):] if k.startswith("module.") else k] = v
+    return out
+
+
+def atomic_write(path: str | os.PathLike, write: Any) -> Path:
+    """Call ``write(tmp_path)`` then rename onto ``path``: readers never see a half-written file.
+
+    Raises:
+        PermissionError / OSError: naming ``path`` when its folder cannot be written.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise type(exc)(f"cannot write to {path.parent}: {exc.strerror or exc}") from None
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
+    """:func:`torch.save` ``obj`` to ``path`` atomically."""
+    return atomic_write(path, lambda tmp: torch.save(obj, tmp))
+
+
+def make_checkpoint(model: nn.Module, **extra: Any) -> dict[str, Any]:
+    """Checkpoint dict for ``model`` (unwrapped) plus ``extra`` entries."""
+    from aecnn import __version__
+
+    base = unwrap(model)
+    return {"format": FORMAT, "version": __version__, "model_config": base.get_config(),
+            "model": clean_state_dict(base.state_dict()), **extra}
+
+
+def save_checkpoint(path: str | os.PathLike, model: nn.Module, **extra: Any) -> Path:
+    """Write a self-describing checkpoint atomically."""
+    return atomic_save(make_checkpoint(model, **extra), path)
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load a checkpoint or plain state_dict file with ``weights_only=True``.
+
+    Returns:
+        The checkpoint dict; a plain state_dict comes back as ``{"model": state_dict}``.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file is truncated, corrupt or not a checkpoint.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    if path.suffix == ".safetensors":
+        return _load_safetensors(path, map_location)
+    try:
+        obj = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises several types for truncated/garbage files
+        raise ValueError(f"{path} is not a readable checkpoint (truncated or corrupt?): "
+                         f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+    if isinstance(obj, dict) and obj.get("format") == FORMAT:
+        obj["model"] = clean_state_dict(obj["model"])
+        return obj
+    if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        return {"model": clean_state_dict(obj)}
+    raise ValueError(f"{path} is not an aecnn checkpoint or a state_dict (found {type(obj).__name__})")
+
+
+def _load_safetensors(path: Path, map_location: Any) -> dict[str, Any]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            meta = fh.metadata() or {}
+        state = load_file(str(path), device=str(map_location))
+    except (SafetensorError, OSError) as exc:
+        raise ValueError(f"{path} is not a readable safetensors file: {exc}") from None
+    out: dict[str, Any] = {"model": clean_state_dict(state)}
+    if "model_config" in meta:
+        out.update(format=FORMAT, model_config=json.loads(meta["model_config"]), version=meta.get("version"))
+    return out
+
+
+def save_safetensors(path: str | os.PathLike, model: nn.Module) -> Path:
+    """Weights as safetensors with the model config in the metadata (diffusers-style)."""
+    from safetensors.torch import save_file
+
+    from aecnn import __version__
+
+    base = unwrap(model)
+    state = {k: v.detach().contiguous() for k, v in clean_state_dict(base.state_dict()).items()}
+    meta = {"model_config": json.dumps(base.get_config()), "version": __version__}
+    return atomic_write(path, lambda tmp: save_file(state, tmp, metadata=meta))
+
+
+def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu", *,
+               preset: str | None = None, latent_size: int | None = None,
+               input_size: tuple[int, int] | None = None, eval_mode: bool = True) -> AutoEncoder_CNNV3:
+    """Rebuild the model stored in ``path`` (no architecture flags needed for aecnn checkpoints).
+
+    Plain state_dict files carry no config: pass ``preset`` and/or ``latent_size`` (and
+    ``input_size`` if it was not 201x201); without a preset the V3 defaults are used.
+
+    Raises:
+        FileNotFoundError, ValueError: missing file, unreadable file, or weights that do not
+            fit the architecture (the message says which flags to pass).
+    """
+    ckpt = load_checkpoint(path, map_location)
+    if "model_config" in ckpt:
+        model = AutoEncoder_CNNV3.from_config(ckpt["model_config"])
+    else:
+        overrides: dict[str, Any] = {}
+        if latent_size is not None:
+            overrides["latent_size"] = latent_size
+        if input_size is not None:
+            overrides["input_size"] = tuple(input_size)
+        model = (create_autoencoder(preset, **overrides) if preset
+                 else AutoEncoder_CNNV3(config=AutoEncoderConfig(**overrides)))
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as exc:
+        hint = "" if "model_config" in ckpt else " (a plain state_dict: pass the --preset/--latent-size it was trained with)"
+        raise ValueError(f"weights in {path} do not fit the model{hint}: {str(exc).splitlines()[0]}") from None
+    model.to(map_location)
+    return model.eval() if eval_mode else model

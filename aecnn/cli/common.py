@@ -1,0 +1,51 @@
+"""Argument helpers shared by the sub-commands (model options, sizes)."""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from aecnn.models import BLOCKS, PRESETS
+from aecnn.models.config import OUTPUT_ACTIVATIONS, STRATEGIES
+from aecnn.models.layers import ACTIVATIONS, NORMS
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """Preset plus every model option (None = keep the preset's value)."""
+    g = p.add_argument_group("model")
+    g.add_argument("--preset", choices=list(PRESETS), default="small")
+    g.add_argument("--latent-size", "--latent_size", type=int)
+    g.add_argument("--latent-strategy", "--latent_strategy", choices=STRATEGIES)
+    g.add_argument("--blocks", "--block_config", nargs="+", choices=sorted(BLOCKS), dest="block_config")
+    g.add_argument("--channels", "--channel_config", nargs="+", type=int, dest="channel_config")
+    g.add_argument("--strides", "--stride_config", nargs="+", type=int, dest="stride_config")
+    g.add_argument("--blocks-per-stage", type=int)
+    g.add_argument("--norm", choices=NORMS)
+    g.add_argument("--activation", choices=ACTIVATIONS)
+    g.add_argument("--output-activation", choices=OUTPUT_ACTIVATIONS)
+    g.add_argument("--no-attention", action="store_true", help="disable the bottleneck self-attention")
+    g.add_argument("--attention-heads", type=int)
+    g.add_argument("--bottleneck-channels", type=int)
+    g.add_argument("--bottleneck-grid", nargs=2, type=int, metavar=("GH", "GW"),
+                   help="force the bottleneck grid; 4 4 gives the seed's pooled bottleneck")
+    g.add_argument("--spatial-channels", type=int)
+    g.add_argument("--gradient-checkpointing", action="store_true")
+
+
+MODEL_FIELDS = ("latent_size", "latent_strategy", "block_config", "channel_config", "stride_config",
+                "blocks_per_stage", "norm", "activation", "output_activation", "attention_heads",
+                "bottleneck_channels", "bottleneck_grid", "spatial_channels")
+
+
+def model_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """Config overrides from parsed model arguments (only those the user gave)."""
+    out = {k: getattr(args, k) for k in MODEL_FIELDS if getattr(args, k, None) is not None}
+    if getattr(args, "no_attention", False):
+        out["use_attention"] = False
+    if getattr(args, "gradient_checkpointing", False):
+        out["gradient_checkpointing"] = True
+    return out
+
+
+def add_size_argument(p: argparse.ArgumentParser, default: tuple[int, int] | None = (201, 201)) -> None:
+    p.add_argument("--input-size", "--input_size", nargs=2, type=int, metavar=("H", "W"), default=default,
+                   help="image size as H W (PyTorch order: a 1280-wide strip is 152 1280)")

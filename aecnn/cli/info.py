@@ -1,0 +1,40 @@
+"""``aecnn info``: parameters, GFLOP per image and latent shape of a model."""
+from __future__ import annotations
+
+import argparse
+
+from aecnn.cli.common import add_model_arguments, add_size_argument, model_overrides
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_model_arguments(p)
+    add_size_argument(p)
+    p.add_argument("--checkpoint", help="describe a saved model instead of a preset")
+
+
+def run(args: argparse.Namespace) -> int:
+    from aecnn.checkpoint import load_model
+    from aecnn.models import create_autoencoder
+    from aecnn.profiling import count_flops, count_parameters
+
+    size = tuple(args.input_size)
+    if args.checkpoint:
+        model = load_model(args.checkpoint, preset=args.preset, latent_size=args.latent_size)
+        name = args.checkpoint
+    else:
+        model = create_autoencoder(args.preset, input_size=size, **model_overrides(args))
+        name = f"preset {args.preset}"
+    cfg = model.config
+    fwd = count_flops(model, size) / 1e9
+    train = count_flops(model, size, backward=True) / 1e9
+    shape = model.latent_shape
+    print(f"aecnn model: {name}")
+    print(f"  input (H x W):      {size[0]} x {size[1]} (padded to multiples of {model.plan.multiple})")
+    print(f"  blocks / channels:  {list(cfg.block_config)} / {list(cfg.channel_config)}, strides {list(cfg.stride_config)}")
+    print(f"  parameters:         {count_parameters(model):,}")
+    print(f"  GFLOP per image:    {fwd:.3f} forward, {train:.3f} forward+backward")
+    print(f"  latent:             {cfg.latent_size} values, strategy '{cfg.latent_strategy}', "
+          f"native shape (B, {', '.join(map(str, shape))})")
+    print(f"  bottleneck grid:    {model.plan.grid[0]} x {model.plan.grid[1]} positions x "
+          f"{model.plan.channels} channels, attention {'on' if cfg.use_attention else 'off'}")
+    return 0

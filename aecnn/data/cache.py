@@ -1,0 +1,515 @@
+"""Decoded-frame cache: every frame decoded once, shaped, stored memory-mapped on disk.
+
+A cache folder holds ``manifest.json`` and one ``.npy`` file per distinct output width
+(one file in all for a fixed ``input_size``), of dtype uint8 (all sources 8-bit) or
+uint16 (any source 16-bit or float; 8-bit values are scaled by 257, which is exact).
+The manifest records a fingerprint of the inputs (relative paths, sizes, mtimes,
+geometry, dtype option); :meth:`FrameCache.open_or_build` reuses a cache only when the
+fingerprint matches and every data file has the recorded shape.
+
+Data files are written under temporary names and moved into place with ``os.replace``;
+the manifest is written last, the same way, so an interrupted build never leaves a cache
+that is trusted later. A lock file serialises concurrent builders (e.g. DDP ranks):
+the first builds, the others wait and reuse.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+from tqdm import tqdm
+
+from aecnn.data import imageio
+from aecnn.data.dataset import Geometry, apply_geometry
+from aecnn.data.index import CACHE_MARKER, FrameIndex, FrameMeta
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+DTYPES = ("auto", "uint8", "uint16")
+_OWN_FILE = re.compile(r"^(frames_[0-9a-f]{12}_h\d+_w\d+\.npy(\.tmp-.*)?|manifest\.json\.tmp-.*)$")
+
+
+def default_cache_dir(root: str | os.PathLike, geometry: Geometry, base: str | os.PathLike | None = None) -> Path:
+    """Cache folder for a data root and geometry.
+
+    ``<base>/<root name>-<hash of the absolute root path>/<geometry tag>``, where
+    ``base`` defaults to ``$AECNN_CACHE_DIR``, else ``$XDG_CACHE_HOME/aecnn/frames``,
+    else ``~/.cache/aecnn/frames``.
+    """
+    if base is None:
+        env = os.environ.get("AECNN_CACHE_DIR")
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        base = Path(env) if env else (Path(xdg) if xdg else Path.home() / ".cache") / "aecnn" / "frames"
+    root = Path(root).expanduser().absolute()
+    digest = hashlib.sha1(str(root).encode()).hexdigest()[:10]
+    return Path(base).expanduser().absolute() / f"{root.name or 'root'}-{digest}" / geometry.tag
+
+
+def _fingerprint(index: FrameIndex, geometry: Geometry, dtype: str) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps({"format": FORMAT_VERSION, "geometry": geometry.to_dict(), "dtype": dtype}).encode())
+    stats: dict[Path, tuple[int, int]] = {}
+    for f in index.frames:
+        if f.path not in stats:
+            try:
+                st = os.stat(f.path)
+                stats[f.path] = (st.st_size, st.st_mtime_ns)
+            except OSError:
+                stats[f.path] = (-1, -1)
+        size, mtime = stats[f.path]
+        rel = f.path.relative_to(index.root).as_posix() if f.path != index.root else f.path.name
+        h.update(f"\n{rel}\0{f.seq}\0{f.frame_idx}\0{f.stack_index}\0{size}\0{mtime}".encode())
+    return h.hexdigest()
+
+
+@contextlib.contextmanager
+def _lock(cache_dir: Path) -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock, builds are still atomic
+        yield
+        return
+    with open(cache_dir / ".lock", "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            logger.info("waiting for another process building the cache in %s", cache_dir)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _to_dtype(img: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Native frame (uint8/uint16/float [0,1]) → cache dtype, exactly where possible."""
+    if img.dtype == dtype:
+        return img
+    if img.dtype == np.uint8 and dtype == np.uint16:
+        return img.astype(np.uint16) * np.uint16(257)
+    scale = 255.0 if dtype == np.uint8 else 65535.0
+    x = imageio.to_unit_float(img).astype(np.float64) * scale
+    return np.rint(x).astype(dtype)
+
+
+class FrameCache:
+    """A built cache, opened read-only with memory maps (lazily, per process).
+
+    Use :meth:`open_or_build`, :meth:`build` or :meth:`open`; not the constructor.
+
+    Attributes:
+        cache_dir: the folder.
+        root: the data root the frames came from.
+        geometry: geometry the frames were shaped with.
+        dtype: ``np.uint8`` or ``np.uint16``.
+        fingerprint: fingerprint of the inputs.
+        seq_names: all sequence names of the index (ids index this list).
+        seq_ids, frame_idx, stack_index, widths, heights: per-frame arrays
+            (``stack_index`` is -1 for image files).
+        skipped: ``(path, reason)`` of every file left out (index and decode).
+        reused: True if opened from an existing build.
+    """
+
+    def __init__(self, cache_dir: Path, manifest: dict, root: Path | None = None) -> None:
+        self.cache_dir = Path(cache_dir)
+        self.root = Path(root) if root is not None else Path(manifest["root"])
+        self.fingerprint: str = manifest["fingerprint"]
+        self.geometry = Geometry.from_dict(manifest["geometry"])
+        self.dtype = np.dtype(manifest["dtype"])
+        self.buckets: list[dict] = manifest["buckets"]
+        fr = manifest["frames"]
+        self.paths: list[str] = fr["path"]
+        self.seq_names: list[str] = manifest["sequences"]
+        self.seq_ids = np.asarray(fr["seq"], dtype=np.int64)
+        self.frame_idx = np.asarray(fr["frame_idx"], dtype=np.int64)
+        self.stack_index = np.asarray(fr["stack_index"], dtype=np.int64)
+        self.bucket = np.asarray(fr["bucket"], dtype=np.int64)
+        self.row = np.asarray(fr["row"], dtype=np.int64)
+        self.widths = np.asarray([b["width"] for b in self.buckets], dtype=np.int64)[self.bucket] \
+            if self.buckets else np.zeros(0, np.int64)
+        self.heights = np.asarray([b["height"] for b in self.buckets], dtype=np.int64)[self.bucket] \
+            if self.buckets else np.zeros(0, np.int64)
+        self.skipped: list[tuple[Path, str]] = [(self._abs(p), r) for p, r in manifest["skipped"]]
+        self.reused = False
+        self._arrays: dict[int, np.ndarray] = {}
+        self._pid = os.getpid()
+
+    # ------------------------------------------------------------------ access
+
+    def _abs(self, rel: str) -> Path:
+        return self.root if rel == "" else self.root / rel
+
+    def __len__(self) -> int:
+        return int(self.row.size)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_arrays"] = {}  # memory maps are reopened in the receiving process
+        return state
+
+    def array(self, bucket: int) -> np.ndarray:
+        """The read-only ``(count, H, W)`` memory map of one bucket (one width)."""
+        if self._pid != os.getpid():
+            self._arrays, self._pid = {}, os.getpid()
+        arr = self._arrays.get(bucket)
+        if arr is None:
+            arr = np.load(self.cache_dir / self.buckets[bucket]["file"], mmap_mode="r")
+            self._arrays[bucket] = arr
+        return arr
+
+    def get(self, i: int) -> np.ndarray:
+        """Frame ``i`` as an ``(H, W)`` array of the cache dtype (a copy)."""
+        return np.array(self.array(int(self.bucket[i]))[self.row[i]])
+
+    def meta(self, i: int) -> FrameMeta:
+        """Sequence, frame index, source path and stack slice of frame ``i``."""
+        si = int(self.stack_index[i])
+        return FrameMeta(self.seq_names[int(self.seq_ids[i])], int(self.frame_idx[i]),
+                         self._abs(self.paths[i]), None if si < 0 else si)
+
+    def sequences_present(self) -> list[str]:
+        """Names of sequences with at least one cached frame."""
+        return [self.seq_names[k] for k in np.unique(self.seq_ids)]
+
+    # ------------------------------------------------------------------ open / build
+
+    @staticmethod
+    def fingerprint_of(index: FrameIndex, geometry: Geometry, dtype: str = "auto") -> str:
+        """Fingerprint of the inputs (file list, sizes, mtimes, geometry, dtype option)."""
+        return _fingerprint(index, geometry, dtype)
+
+    @classmethod
+    def open(cls, cache_dir: str | os.PathLike, root: str | os.PathLike | None = None) -> FrameCache:
+        """Open a built cache after checking every data file.
+
+        Raises:
+            FileNotFoundError: no manifest in ``cache_dir``.
+            ValueError: the manifest or a data file is unreadable or inconsistent.
+        """
+        cache_dir = Path(cache_dir)
+        path = cache_dir / MANIFEST
+        try:
+            manifest = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no frame cache in {cache_dir} (missing {MANIFEST})") from None
+        except ValueError as exc:
+            raise ValueError(f"{path}: unreadable manifest ({exc})") from exc
+        if manifest.get("format") != FORMAT_VERSION:
+            raise ValueError(f"{path}: cache format {manifest.get('format')} != {FORMAT_VERSION}")
+        for b in manifest["buckets"]:
+            try:
+                arr = np.load(cache_dir / b["file"], mmap_mode="r")
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"cache file {cache_dir / b['file']} unreadable: {exc}") from exc
+            if arr.shape != (b["count"], b["height"], b["width"]) or arr.dtype != np.dtype(manifest["dtype"]):
+                raise ValueError(f"cache file {cache_dir / b['file']} has shape {arr.shape} {arr.dtype}, "
+                                 f"manifest says {(b['count'], b['height'], b['width'])} {manifest['dtype']}")
+        cache = cls(cache_dir, manifest, None if root is None else Path(root))
+        cache.reused = True
+        return cache
+
+    @classmethod
+    def open_or_build(cls, index: FrameIndex, cache_dir: str | os.PathLike, geometry: Geometry,
+                      progress: bool = True, workers: int | None = None, strict: bool = False,
+                      dtype: str = "auto") -> FrameCache:
+        """Reuse the cache in ``cache_dir`` if its fingerprint matches ``index``, else build it.
+
+        Arguments as in :meth:`build`. Returns the opened cache (``reused`` says which).
+        """
+        cache_dir = Path(cache_dir)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fp = _fingerprint(index, geometry, dtype)
+        with _lock(cache_dir):
+            try:
+                cache = cls.open(cache_dir, root=index.root)
+                if cache.fingerprint == fp:
+                    logger.info("reusing frame cache %s (%d frames)", cache_dir, len(cache))
+                    return cache
+                logger.info("frame cache %s is out of date (inputs changed); rebuilding", cache_dir)
+            except FileNotFoundError:
+                pass
+            except ValueError as exc:
+                logger.warning("frame cache %s is invalid (%s); rebuilding", cache_dir, exc)
+            return _Builder(index, cache_dir, geometry, fp, workers, strict, dtype, progress).run()
+
+    @classmethod
+    def build(cls, index: FrameIndex, cache_dir: str | os.PathLike, geometry: Geometry,
+              progress: bool = True, workers: int | None = None, strict: bool = False,
+              dtype: str = "auto") -> FrameCache:
+        """Decode every frame of ``index`` once, shape it, and write the cache.
+
+        Args:
+            index: frames to cache.
+            cache_dir: folder for the manifest and data files (created; an older cache
+                there is replaced).
+            geometry: shape of the cached frames.
+            progress: show a tqdm progress bar.
+            workers: decoding threads (default ``min(8, cpu count)``; 0 or 1: no threads).
+            strict: raise ``ValueError`` naming the first unreadable file instead of
+                skipping it (skipped files are logged and listed in ``skipped``).
+            dtype: ``'auto'`` (uint16 if any source is 16-bit or float, else uint8),
+                ``'uint8'`` or ``'uint16'``.
+
+        Returns:
+            The opened cache.
+
+        Raises:
+            ValueError: a frame does not fit the geometry (e.g. 'pad' with a larger frame),
+                no frame is readable, or (strict) a file is unreadable.
+        """
+        cache_dir = Path(cache_dir)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fp = _fingerprint(index, geometry, dtype)
+        with _lock(cache_dir):
+            return _Builder(index, cache_dir, geometry, fp, workers, strict, dtype, progress).run()
+
+
+class _Builder:
+    """One cache build; see :meth:`FrameCache.build`."""
+
+    def __init__(self, index: FrameIndex, cache_dir: Path, geometry: Geometry, fp: str,
+                 workers: int | None, strict: bool, dtype: str, progress: bool) -> None:
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+        self.index, self.cache_dir, self.geometry, self.fp = index, cache_dir, geometry, fp
+        self.workers = min(8, os.cpu_count() or 1) if workers is None else int(workers)
+        self.strict, self.dtype_option, self.progress = strict, dtype, progress
+        self.skipped: list[tuple[Path, str]] = list(index.skipped)
+        self.temps: list[Path] = []
+
+    # units: an image file, or one array of a stack file with its (position, slice) pairs
+    def _units(self) -> list[tuple[Path, str | None, list[tuple[int, int | None]]]]:
+        units: list = []
+        member_of: dict[tuple[Path, int], tuple[str | None, int]] = {}
+        stack_units: dict[tuple[Path, str | None], list] = {}
+        for pos, f in enumerate(self.index.frames):
+            if f.stack_index is None:
+                units.append((f.path, None, [(pos, None)]))
+                continue
+            if (f.path, 0) not in member_of:
+                start = 0
+                for m in self.index.stacks[f.path]:
+                    for k in range(m.n_frames):
+                        member_of[(f.path, start + k)] = (m.key, k)
+                    start += m.n_frames
+            key, local = member_of[(f.path, f.stack_index)]
+            if (f.path, key) not in stack_units:
+                stack_units[(f.path, key)] = []
+                units.append((f.path, key, stack_units[(f.path, key)]))
+            stack_units[(f.path, key)].append((pos, local))
+        return units
+
+    def _fail(self, path: Path, reason: str) -> None:
+        reason = reason.removeprefix(f"{path}: ")
+        if self.strict:
+            raise ValueError(f"unreadable file {path}: {reason}")
+        logger.warning("skipping unreadable file %s: %s", path, reason)
+        self.skipped.append((path, reason))
+
+    def _map(self, fn: Callable, items: list) -> Iterable:
+        if self.workers <= 1:
+            return map(fn, items)
+        return self._pool.map(fn, items)
+
+    def _probe(self, unit) -> tuple[list[tuple[int, int, str]] | None, str | None]:
+        path, key, items = unit
+        if items[0][1] is None:
+            try:
+                info = imageio.probe_image(path)
+            except imageio.UnreadableImageError as exc:
+                return None, str(exc)
+            return [(info.height, info.width, info.kind)], None
+        m = next(m for m in self.index.stacks[path] if m.key == key)
+        return [(m.height, m.width, m.kind)] * len(items), None
+
+    def _decode(self, unit) -> tuple[int, str | None]:
+        path, key, items = unit
+        try:
+            if items[0][1] is None:
+                frames: Iterable = [(items[0][0], imageio.read_image(path))]
+            else:
+                arr = imageio.load_stack_member(path, key)
+                frames = ((pos, imageio.to_native(np.asarray(arr[k]), path)) for pos, k in items)
+            for pos, img in frames:
+                b, row = self.where[pos]
+                out = self.out[b]
+                if img.shape != self.src_shape[pos]:
+                    raise imageio.UnreadableImageError(
+                        f"decoded shape {img.shape} differs from header {self.src_shape[pos]}")
+                out[row] = apply_geometry(_to_dtype(img, self.dtype), self.geometry)
+        except (imageio.UnreadableImageError, OSError, ValueError) as exc:
+            return len(items), str(exc)
+        return len(items), None
+
+    def run(self) -> FrameCache:
+        t0 = time.perf_counter()
+        self._clear_old()
+        self._pool = ThreadPoolExecutor(max(1, self.workers), thread_name_prefix="aecnn-decode")
+        try:
+            cache = self._run()
+        except BaseException:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self.out = []
+            for p in self.temps:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+            raise
+        self._pool.shutdown()
+        dt = time.perf_counter() - t0
+        logger.info("built frame cache %s: %d frames in %.1f s (%.0f frames/s), %d skipped",
+                    self.cache_dir, len(cache), dt, len(cache) / max(dt, 1e-9), len(self.skipped))
+        return cache
+
+    def _clear_old(self) -> None:
+        """Remove a previous cache (manifest first, so nothing below is trusted) and stale temps."""
+        (self.cache_dir / CACHE_MARKER).touch()
+        with contextlib.suppress(FileNotFoundError):
+            (self.cache_dir / MANIFEST).unlink()
+        for p in self.cache_dir.iterdir():
+            if _OWN_FILE.match(p.name):
+                with contextlib.suppress(OSError):
+                    p.unlink()
+
+    def _run(self) -> FrameCache:
+        index, geometry = self.index, self.geometry
+        units = self._units()
+        # 1. headers: sizes and precision, without decoding
+        probed: dict[int, tuple[int, int, str]] = {}
+        bad_units: set[int] = set()
+        for u, (infos, err) in enumerate(self._map(self._probe, units)):
+            if err is not None:
+                self._fail(units[u][0], err)
+                bad_units.add(u)
+                continue
+            for (pos, _), info in zip(units[u][2], infos):
+                probed[pos] = info
+        if not probed:
+            raise ValueError(f"no readable frames under {index.root}: all {len(self.skipped)} files are "
+                             f"unreadable (first: {self.skipped[0][0]}: {self.skipped[0][1]})")
+        kinds = {k for _, _, k in probed.values()}
+        if self.dtype_option == "auto":
+            self.dtype = np.dtype(np.uint16 if kinds & {"u16", "f"} else np.uint8)
+        else:
+            self.dtype = np.dtype(self.dtype_option)
+        misfits = [(index.frames[p].path, geometry.problem(h, w)) for p, (h, w, _) in probed.items()
+                   if geometry.problem(h, w)]
+        if misfits:
+            listing = "; ".join(f"{p}: {r}" for p, r in misfits[:3])
+            raise ValueError(f"{len(misfits)} frames do not fit geometry {geometry.tag} ({listing}); "
+                             "choose resize_mode='pad_crop' or 'resize', or another size")
+        # 2. layout: one bucket per output shape (one in all for a fixed input_size)
+        self.src_shape = {p: (h, w) for p, (h, w, _) in probed.items()}
+        shapes = sorted({geometry.output_shape(h, w) for h, w in self.src_shape.values()}, key=lambda s: s[1])
+        bucket_of = {s: b for b, s in enumerate(shapes)}
+        counts = [0] * len(shapes)
+        self.where: dict[int, tuple[int, int]] = {}
+        for pos in sorted(probed):
+            b = bucket_of[geometry.output_shape(*self.src_shape[pos])]
+            self.where[pos] = (b, counts[b])
+            counts[b] += 1
+        files = [f"frames_{self.fp[:12]}_h{h}_w{w}.npy" for h, w in shapes]
+        self.out = []
+        for name, (h, w), n in zip(files, shapes, counts):
+            tmp = self.cache_dir / f"{name}.tmp-{os.getpid()}"
+            self.temps.append(tmp)
+            self.out.append(np.lib.format.open_memmap(tmp, mode="w+", dtype=self.dtype, shape=(n, h, w)))
+        # 3. decode, shape, write
+        good = [u for u in range(len(units)) if u not in bad_units]
+        failed: set[int] = set()
+        with tqdm(total=len(probed), desc="caching frames", unit="frame", disable=not self.progress) as bar:
+            for u, (n, err) in zip(good, self._map(self._decode, [units[u] for u in good])):
+                bar.update(n)
+                if err is not None:
+                    self._fail(units[u][0], err)
+                    failed.update(pos for pos, _ in units[u][2])
+        keep = [p for p in sorted(probed) if p not in failed]
+        if not keep:
+            raise ValueError(f"no readable frames under {index.root} (first failure: "
+                             f"{self.skipped[0][0]}: {self.skipped[0][1]})")
+        if failed:
+            self._compact(keep, files, shapes)
+        for arr in self.out:
+            if arr is not None:
+                arr.flush()
+        self.out = []
+        for tmp, name in zip(self.temps, files):
+            os.replace(tmp, self.cache_dir / name)
+        self.temps = []
+        return self._write_manifest(keep, files, shapes)
+
+    def _compact(self, keep: list[int], files: list[str], shapes: list[tuple[int, int]]) -> None:
+        """Rewrite the data files without the rows of frames that failed to decode."""
+        rows: list[list[int]] = [[] for _ in shapes]
+        for p in keep:
+            rows[self.where[p][0]].append(p)
+        new_out, new_temps = [], []
+        for b, (name, (h, w)) in enumerate(zip(files, shapes)):
+            tmp = self.cache_dir / f"{name}.tmp-{os.getpid()}-c"
+            new_temps.append(tmp)
+            self.temps.append(tmp)
+            if not rows[b]:  # every frame of this width failed; dropped in the manifest
+                with open(tmp, "wb") as fh:
+                    np.save(fh, np.zeros((0, h, w), self.dtype))
+                new_out.append(None)
+                continue
+            arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=self.dtype, shape=(len(rows[b]), h, w))
+            for r, p in enumerate(rows[b]):
+                arr[r] = self.out[b][self.where[p][1]]
+                self.where[p] = (b, r)
+            new_out.append(arr)
+        old = self.temps[: len(files)]
+        self.out, self.temps = new_out, new_temps
+        for p in old:
+            with contextlib.suppress(OSError):
+                p.unlink()
+
+    def _write_manifest(self, keep: list[int], files: list[str], shapes: list[tuple[int, int]]) -> FrameCache:
+        index = self.index
+        counts = [0] * len(shapes)
+        for p in keep:
+            counts[self.where[p][0]] += 1
+
+        def rel(path: Path) -> str:
+            return "" if path == index.root else path.relative_to(index.root).as_posix()
+
+        seq_id = {s: k for k, s in enumerate(index.sequences)}
+        frames = [index.frames[p] for p in keep]
+        manifest = {
+            "format": FORMAT_VERSION, "fingerprint": self.fp, "root": str(index.root),
+            "geometry": self.geometry.to_dict(), "dtype": self.dtype.name, "dtype_option": self.dtype_option,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "n_frames": len(keep),
+            "sequences": list(index.sequences),
+            "buckets": [{"file": f, "height": h, "width": w, "count": n}
+                        for f, (h, w), n in zip(files, shapes, counts) if n > 0],
+            "frames": {"path": [rel(f.path) for f in frames], "seq": [seq_id[f.seq] for f in frames],
+                       "frame_idx": [f.frame_idx for f in frames],
+                       "stack_index": [-1 if f.stack_index is None else f.stack_index for f in frames],
+                       "bucket": [], "row": [self.where[p][1] for p in keep]},
+            "skipped": [[rel(p), r] for p, r in self.skipped],
+        }
+        renum = {}  # buckets left empty by skipped frames are dropped from the manifest
+        for b, n in enumerate(counts):
+            if n > 0:
+                renum[b] = len(renum)
+            else:
+                with contextlib.suppress(OSError):
+                    (self.cache_dir / files[b]).unlink()
+        manifest["frames"]["bucket"] = [renum[self.where[p][0]] for p in keep]
+        tmp = self.cache_dir / f"{MANIFEST}.tmp-{os.getpid()}"
+        with open(tmp, "w") as fh:
+            json.dump(manifest, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.cache_dir / MANIFEST)
+        return FrameCache(self.cache_dir, manifest, index.root)

@@ -1,0 +1,387 @@
+"""Reconstruct single images with a trained model and score them (PSNR, SSIM, MSE).
+
+::
+
+    inputs (files, folders, globs) -> expand_inputs -> load_image (gray float32 [0,1], >= 32 px)
+      -> batches of one size -> model(x) clamped to [0,1] -> per-image PSNR / SSIM / MSE
+      -> out/recon/<rel>.png, out/compare/<rel>.png (input | reconstruction | |error|), out/metrics.csv
+
+Images whose size differs from the model's ``input_size`` are reconstructed at their own size
+(the model pads to a multiple of its stride and crops back; the bottleneck grid is resampled),
+and a log line says so once per size. Every output file is written to a temporary name and
+renamed when complete (:func:`aecnn.checkpoint.atomic_write`).
+"""
+from __future__ import annotations
+
+import csv
+import glob
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from aecnn.checkpoint import atomic_write
+from aecnn.data import imageio
+from aecnn.data.index import natural_key
+from aecnn.models.config import MIN_SIZE
+
+logger = logging.getLogger(__name__)
+
+METRIC_COLUMNS = ("path", "psnr", "ssim", "mse")
+PSNR_CAP = 100.0  # dB reported for a perfect reconstruction (MSE 0)
+
+
+# ----------------------------------------------------------------------------- devices and images
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """``'auto'``/None -> CUDA if available else CPU; anything else as given (validated).
+
+    Raises:
+        ValueError: CUDA requested but not available, or an unknown device string.
+    """
+    if device is None or str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"unknown device {device!r} (use auto, cpu, cuda or cuda:N)") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available; use --device cpu")
+    return dev
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """One grayscale image ready for the model.
+
+    Attributes:
+        path: the source file.
+        pixels: ``(H, W)`` float32 in [0, 1].
+        bits: 8 or 16 (the precision outputs are written back in).
+    """
+
+    path: Path
+    pixels: np.ndarray
+    bits: int
+
+
+def _array_to_gray(arr: np.ndarray, path: Path) -> np.ndarray:
+    """A raw array from a ``.npy`` file -> one 2-D frame; odd channel counts are rejected."""
+    if arr.ndim == 3 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    elif arr.ndim == 3 and arr.shape[-1] in (3, 4):
+        arr = imageio._luma(np.asarray(arr), path)  # noqa: SLF001  (same weights as image files)
+    if arr.ndim != 2:
+        raise ValueError(f"{path}: array of shape {tuple(arr.shape)} is not one grayscale image; expected "
+                         "(H, W), (H, W, 1), (H, W, 3) or (H, W, 4) (use `aecnn embed` for stacks of frames)")
+    return imageio.to_native(np.asarray(arr), path)
+
+
+def load_image(path: str | os.PathLike) -> LoadedImage:
+    """Read one image file as grayscale float32 in [0, 1].
+
+    PNG/JPEG/BMP/TIFF are decoded by :func:`aecnn.data.imageio.read_image` (8/16-bit, colour
+    and alpha converted to gray with luma weights); a ``.npy`` file must hold one image,
+    ``(H, W)`` or ``(H, W, 1|3|4)``.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not a readable image, an array of another channel count, or smaller than 32 px.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"image not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        try:
+            raw = np.load(path, allow_pickle=False)
+        except Exception as exc:  # noqa: BLE001  (numpy raises several types for bad files)
+            raise ValueError(f"{path}: not a readable .npy array ({type(exc).__name__}: {exc})") from None
+        native = _array_to_gray(raw, path)
+    elif suffix in imageio.IMAGE_EXTENSIONS:
+        native = imageio.read_image(path)
+    else:
+        raise ValueError(f"{path}: unsupported file type {suffix or '(none)'}; accepted: "
+                         f"{', '.join(imageio.IMAGE_EXTENSIONS + ('.npy',))}")
+    if native.ndim != 2:
+        raise ValueError(f"{path}: decoded to shape {native.shape}, expected a 2-D grayscale image")
+    h, w = native.shape
+    if h < MIN_SIZE or w < MIN_SIZE:
+        raise ValueError(f"{path}: image is {h}x{w} (H x W), below the model's minimum {MIN_SIZE}x{MIN_SIZE}")
+    bits = 16 if native.dtype == np.uint16 else 8
+    return LoadedImage(path, imageio.to_unit_float(native), bits)
+
+
+def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
+    """Files, folders (searched recursively) and glob patterns -> image files, in natural order.
+
+    Each folder's files are sorted by path in natural order (``frame_2`` before ``frame_10``);
+    the inputs keep their order; duplicates are dropped; hidden files are skipped.
+
+    Raises:
+        FileNotFoundError: an input that is no file, no folder and matches nothing.
+        ValueError: a file given explicitly with an unsupported extension, or no images at all.
+    """
+    accepted = imageio.IMAGE_EXTENSIONS + (".npy",)
+    out: list[Path] = []
+    for item in inputs:
+        p = Path(item).expanduser()
+        if p.is_file():
+            if p.suffix.lower() not in accepted:
+                raise ValueError(f"{p}: unsupported file type {p.suffix or '(none)'}; accepted: {', '.join(accepted)}")
+            out.append(p)
+        elif p.is_dir():
+            found = [q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in accepted
+                     and not any(part.startswith(".") for part in q.relative_to(p).parts)]
+            if not found:
+                raise ValueError(f"folder {p} holds no images ({', '.join(accepted)})")
+            out.extend(sorted(found, key=lambda q: natural_key(q.relative_to(p).as_posix())))
+        else:
+            matches = [Path(m) for m in glob.glob(str(p), recursive=True)]
+            matches = [m for m in matches if m.is_file() and m.suffix.lower() in accepted]
+            if not matches:
+                raise FileNotFoundError(f"no such file or folder, and no image matches the pattern: {item}")
+            out.extend(sorted(matches, key=lambda q: natural_key(q.as_posix())))
+    seen: set[Path] = set()
+    unique = []
+    for p in out:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    if not unique:
+        raise ValueError("no input images given")
+    return unique
+
+
+def output_names(paths: Sequence[Path]) -> list[Path]:
+    """Relative output names (extension dropped) that mirror the inputs below their common folder."""
+    resolved = [p.resolve() for p in paths]
+    root = Path(os.path.commonpath([str(p.parent) for p in resolved]))
+    return [p.relative_to(root).with_suffix("") for p in resolved]
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def image_metrics(x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per-image MSE, PSNR (dB, data range 1) and SSIM (11-px Gaussian window) of ``(B,1,H,W)`` pairs."""
+    from pytorch_msssim import ssim
+
+    x, y = x.float(), y.float()
+    mse = (x - y).pow(2).flatten(1).mean(1)
+    psnr = torch.where(mse > 0, 10 * torch.log10(1.0 / mse.clamp_min(1e-20)), torch.full_like(mse, PSNR_CAP))
+    s = ssim(x, y, data_range=1.0, size_average=False)
+    return {"mse": mse, "psnr": psnr.clamp_max(PSNR_CAP), "ssim": s}
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def save_gray_png(path: str | os.PathLike, pixels: np.ndarray, bits: int = 8) -> Path:
+    """Write ``(H, W)`` values in [0, 1] as an 8- or 16-bit grayscale PNG, atomically."""
+    from PIL import Image
+
+    arr = np.clip(np.asarray(pixels, dtype=np.float32), 0.0, 1.0)
+    if bits == 16:
+        img = Image.fromarray(np.rint(arr * 65535).astype(np.uint16))
+    else:
+        img = Image.fromarray(np.rint(arr * 255).astype(np.uint8))
+    return atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = 100) -> Path:
+    """Save a matplotlib figure atomically (format from the extension, PNG by default)."""
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi))
+
+
+def comparison_figure(x: np.ndarray, recon: np.ndarray, title: str = ""):
+    """Figure with input | reconstruction | |error| map (with colorbar); rows for wide images."""
+    from matplotlib.figure import Figure
+
+    h, w = x.shape
+    err = np.abs(x - recon)
+    wide = w > 2 * h
+    if wide:
+        ncols, nrows = 1, 3
+        panel_w = min(14.0, max(6.0, w / 100))
+        figsize = (panel_w + 1.2, 3 * panel_w * h / w + 1.2)
+    else:
+        ncols, nrows = 3, 1
+        panel = 3.2
+        figsize = (3 * panel + 1.5, panel * h / w + 0.8)
+    fig = Figure(figsize=figsize, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    axes[0].imshow(x, cmap="gray", vmin=0, vmax=1)
+    axes[0].set_title("input")
+    axes[1].imshow(recon, cmap="gray", vmin=0, vmax=1)
+    axes[1].set_title("reconstruction")
+    im = axes[2].imshow(err, cmap="magma", vmin=0, vmax=max(float(err.max()), 1e-6))
+    axes[2].set_title("|input - reconstruction|")
+    fig.colorbar(im, ax=axes[2], fraction=0.046 if not wide else 0.02, pad=0.02)
+    for ax in axes:
+        ax.set_axis_off()
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return fig
+
+
+def _write_metrics(path: Path, rows: list[dict]) -> Path:
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="") as fh:
+            wr = csv.DictWriter(fh, fieldnames=list(METRIC_COLUMNS))
+            wr.writeheader()
+            for r in rows:
+                wr.writerow({"path": r["path"], "psnr": f"{r['psnr']:.4f}", "ssim": f"{r['ssim']:.6f}",
+                             "mse": f"{r['mse']:.6e}"})
+    return atomic_write(path, write)
+
+
+def check_writable_dir(path: str | os.PathLike) -> Path:
+    """Create ``path`` if needed and check it can be written; raise an OSError naming it if not."""
+    path = Path(path).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(f"cannot write outputs to {path}: it exists and is not a folder") from None
+    except OSError as exc:
+        raise type(exc)(f"cannot create output folder {path}: {exc.strerror or exc}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write outputs to {path}: folder is not writable")
+    return path
+
+
+# ----------------------------------------------------------------------------- the loop
+
+
+@dataclass
+class ReconstructionSummary:
+    """What :func:`reconstruct_files` did.
+
+    Attributes:
+        rows: one dict per image: path, psnr, ssim, mse, height, width.
+        out_dir: where the outputs are.
+        metrics_csv: path of ``metrics.csv``.
+    """
+
+    rows: list[dict]
+    out_dir: Path
+    metrics_csv: Path
+
+    @property
+    def n(self) -> int:
+        return len(self.rows)
+
+    def mean(self, key: str) -> float:
+        return float(np.mean([r[key] for r in self.rows])) if self.rows else math.nan
+
+    def line(self) -> str:
+        """One-line summary for the terminal."""
+        return (f"reconstructed {self.n} image{'s' if self.n != 1 else ''}: mean PSNR {self.mean('psnr'):.2f} dB, "
+                f"SSIM {self.mean('ssim'):.4f}, MSE {self.mean('mse'):.3e}; outputs in {self.out_dir}")
+
+
+def _batches(paths: Sequence[Path], batch_size: int) -> Iterator[list[LoadedImage]]:
+    """Consecutive images of the same size, at most ``batch_size`` at a time (loaded lazily)."""
+    batch: list[LoadedImage] = []
+    for p in paths:
+        img = load_image(p)
+        if batch and (img.pixels.shape != batch[0].pixels.shape or len(batch) >= batch_size):
+            yield batch
+            batch = []
+        batch.append(img)
+    if batch:
+        yield batch
+
+
+@torch.no_grad()
+def reconstruct_tensor(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Reconstruction of ``(B, 1, H, W)`` in [0, 1] at the input's own size, in fp32, clamped to [0, 1]."""
+    dev = next(model.parameters()).device
+    x = x.to(dev, torch.float32)
+    amp = dev.type == "cuda"
+    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
+        y = model(x)
+    return y.float().clamp(0.0, 1.0)
+
+
+def reconstruct_files(model: torch.nn.Module, inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike,
+                      batch_size: int = 16, figures: bool = True, progress: bool = True) -> ReconstructionSummary:
+    """Reconstruct every image of ``inputs`` and write the outputs under ``out_dir``.
+
+    Writes ``recon/<name>.png`` (same bit depth as the input), ``compare/<name>.png``
+    (input | reconstruction | error map; skipped when ``figures=False``) and ``metrics.csv``
+    (path, psnr, ssim, mse), where ``<name>`` mirrors each input below the inputs' common folder.
+
+    Args:
+        model: the autoencoder (put in eval mode here).
+        inputs: files, folders or glob patterns.
+        out_dir: output folder (created).
+        batch_size: images per forward pass (consecutive images of one size are batched).
+        figures: write the side-by-side figures.
+        progress: show a tqdm progress bar.
+
+    Returns:
+        The :class:`ReconstructionSummary`.
+
+    Raises:
+        FileNotFoundError, ValueError: bad inputs (see :func:`expand_inputs`, :func:`load_image`).
+        OSError: ``out_dir`` cannot be written.
+    """
+    from tqdm.auto import tqdm
+
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    paths = expand_inputs(inputs)
+    out = check_writable_dir(out_dir)
+    names = dict(zip([p.resolve() for p in paths], output_names(paths)))
+    model.eval()
+    model_size = tuple(model.config.input_size)
+    warned: set[tuple[int, int]] = set()
+    rows: list[dict] = []
+    with tqdm(total=len(paths), desc="reconstruct", unit="img", disable=not progress, leave=False) as bar:
+        for batch in _batches(paths, batch_size):
+            size = batch[0].pixels.shape
+            if size != model_size and size not in warned:
+                warned.add(size)
+                logger.warning("images of %dx%d (H x W) differ from the model's input_size %dx%d: reconstructed "
+                               "at their own size (first: %s)", *size, *model_size, batch[0].path)
+            x = torch.from_numpy(np.stack([b.pixels for b in batch]))[:, None]  # (B, 1, H, W)
+            y = reconstruct_tensor(model, x)
+            m = image_metrics(x.to(y.device), y)
+            recon = y[:, 0].cpu().numpy()
+            for i, img in enumerate(batch):
+                name = names[img.path.resolve()]
+                save_gray_png(out / "recon" / f"{name}.png", recon[i], img.bits)
+                row = {"path": str(img.path), "psnr": float(m["psnr"][i]), "ssim": float(m["ssim"][i]),
+                       "mse": float(m["mse"][i]), "height": size[0], "width": size[1]}
+                if figures:
+                    fig = comparison_figure(img.pixels, recon[i],
+                                            f"{img.path.name}: PSNR {row['psnr']:.2f} dB, SSIM {row['ssim']:.4f}")
+                    save_figure(fig, out / "compare" / f"{name}.png")
+                rows.append(row)
+            bar.update(len(batch))
+    csv_path = _write_metrics(out / "metrics.csv", rows)
+    return ReconstructionSummary(rows, out, csv_path)
+
+
+def read_metrics(path: str | os.PathLike) -> list[dict]:
+    """Rows of a ``metrics.csv`` with numbers parsed."""
+    with open(path, newline="") as fh:
+        return [{"path": r["path"], **{k: float(r[k]) for k in ("psnr", "ssim", "mse")}}
+                for r in csv.DictReader(fh)]
+
+
+__all__ = ["LoadedImage", "ReconstructionSummary", "comparison_figure", "expand_inputs", "image_metrics",
+           "load_image", "output_names", "reconstruct_files", "reconstruct_tensor", "resolve_device",
+           "save_figure", "save_gray_png", "check_writable_dir", "read_metrics"]
+

@@ -1,0 +1,117 @@
+"""The model's configuration, as a frozen dataclass, and the named presets."""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from aecnn.models.layers import ACTIVATIONS, NORMS
+
+STRATEGIES = ("conv", "spatial")
+OUTPUT_ACTIVATIONS = ("none", "sigmoid", "clamp")
+MIN_SIZE = 32
+
+
+def _tuple(v: Any) -> tuple:
+    return tuple(v) if isinstance(v, (list, tuple)) else (v,)
+
+
+@dataclass(frozen=True)
+class AutoEncoderConfig:
+    """Everything that defines an :class:`~aecnn.models.AutoEncoder_CNNV3` architecture.
+
+    ``embedding_dim`` (V1 name) overrides ``latent_size`` when given. Sizes are (H, W).
+    """
+
+    latent_size: int = 512
+    block_config: tuple[str, ...] = ("resnet", "se", "resnet")
+    channel_config: tuple[int, ...] = (64, 128, 256)
+    stride_config: tuple[int, ...] = (2, 2, 2)
+    latent_strategy: str = "conv"
+    use_attention: bool = True
+    input_size: tuple[int, int] = (201, 201)
+    DropOut: bool = False
+    embedding_dim: int | None = None
+    dropout_p: float = 0.45
+    blocks_per_stage: int = 1
+    norm: str = "batch"
+    activation: str = "relu"
+    output_activation: str = "none"
+    attention_heads: int = 4
+    bottleneck_channels: int = 8
+    max_grid_positions: int = 256
+    bottleneck_grid: tuple[int, int] | None = None
+    spatial_channels: int | None = None
+    gradient_checkpointing: bool = False
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        for name in ("block_config", "channel_config", "stride_config", "input_size"):
+            set_(self, name, _tuple(getattr(self, name)))
+        if self.bottleneck_grid is not None:
+            set_(self, "bottleneck_grid", _tuple(self.bottleneck_grid))
+        if self.embedding_dim is not None:
+            set_(self, "latent_size", int(self.embedding_dim))
+        self._validate()
+
+    def _validate(self) -> None:
+        n = len(self.block_config)
+        if not (n == len(self.channel_config) == len(self.stride_config)) or n == 0:
+            raise ValueError(
+                "block_config, channel_config and stride_config must be non-empty and of equal length; "
+                f"got {len(self.block_config)}, {len(self.channel_config)}, {len(self.stride_config)}")
+        if not isinstance(self.latent_size, int) or self.latent_size <= 0:
+            raise ValueError(f"latent_size must be a positive integer, got {self.latent_size!r}")
+        if self.latent_strategy not in STRATEGIES:
+            raise ValueError(f"unknown latent_strategy {self.latent_strategy!r}; valid: {', '.join(STRATEGIES)}")
+        if any(c <= 0 for c in self.channel_config) or any(s not in (1, 2, 4) for s in self.stride_config):
+            raise ValueError(f"channels must be positive and strides 1, 2 or 4; got {self.channel_config}, "
+                             f"{self.stride_config}")
+        if len(self.input_size) != 2 or min(self.input_size) < MIN_SIZE:
+            raise ValueError(f"input_size must be (H, W) with both >= {MIN_SIZE}, got {self.input_size}")
+        if self.norm not in NORMS:
+            raise ValueError(f"unknown norm {self.norm!r}; valid: {', '.join(NORMS)}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {self.activation!r}; valid: {', '.join(ACTIVATIONS)}")
+        if self.output_activation not in OUTPUT_ACTIVATIONS:
+            raise ValueError(f"unknown output_activation {self.output_activation!r}; "
+                             f"valid: {', '.join(OUTPUT_ACTIVATIONS)}")
+        if self.use_attention and self.channel_config[-1] % self.attention_heads:
+            raise ValueError(f"last channel count {self.channel_config[-1]} must divide by "
+                             f"attention_heads={self.attention_heads}")
+        if not 0.0 <= self.dropout_p < 1.0 or self.blocks_per_stage < 0:
+            raise ValueError("dropout_p must be in [0, 1) and blocks_per_stage >= 0")
+
+    @property
+    def total_stride(self) -> int:
+        return math.prod(self.stride_config)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-friendly dict (lists, not tuples)."""
+        d = asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AutoEncoderConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown config keys {sorted(unknown)}; valid: {sorted(known)}")
+        return cls(**d)
+
+    def replace(self, **overrides: Any) -> AutoEncoderConfig:
+        return replace(self, **overrides)
+
+
+# Presets: latent 128 / 512 / 2048 / 8192. Parameter counts are measured by
+# `aecnn info --preset NAME` and listed in the README.
+PRESETS: dict[str, AutoEncoderConfig] = {
+    "tiny": AutoEncoderConfig(latent_size=128, channel_config=(16, 32, 64),
+                              block_config=("resnet", "se", "resnet")),
+    "small": AutoEncoderConfig(latent_size=512, channel_config=(32, 64, 128),
+                               block_config=("resnet", "se", "resnet")),
+    "medium": AutoEncoderConfig(latent_size=2048, channel_config=(64, 128, 256),
+                                block_config=("resnet", "se", "resnet")),
+    "large": AutoEncoderConfig(latent_size=8192, channel_config=(96, 192, 384),
+                               block_config=("resnet", "se", "resnet")),
+}

@@ -1,0 +1,59 @@
+"""Bad input and bad configuration get clear ValueErrors."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from aecnn import AutoEncoder_CNNV3, create_autoencoder
+
+TINY = dict(channel_config=(8, 16, 16), attention_heads=2, latent_size=64, input_size=(64, 64))
+
+
+@pytest.fixture(scope="module")
+def model():
+    return AutoEncoder_CNNV3(**TINY).eval()
+
+
+@pytest.mark.parametrize("x,match", [
+    (torch.rand(1, 3, 64, 64), "expected 1 channel"),
+    (torch.rand(1, 64, 64), "4-D"),
+    (torch.rand(1, 1, 1, 64, 64), "4-D"),
+    (torch.rand(1, 1, 31, 64), "below the minimum 32x32"),
+    (torch.rand(1, 1, 64, 16), "below the minimum"),
+    (torch.full((1, 1, 64, 64), float("nan")), "NaN or Inf"),
+    (torch.full((1, 1, 64, 64), float("inf")), "NaN or Inf"),
+    (torch.randint(0, 255, (1, 1, 64, 64), dtype=torch.uint8), "floating-point"),
+])
+@pytest.mark.parametrize("method", ["forward", "encode", "Embedding", "get_attention_matrix", "get_attention_map"])
+def test_bad_input(model, x, match, method):
+    with pytest.raises(ValueError, match=match):
+        getattr(model, method)(x)
+
+
+def test_bad_latent_to_decode(model):
+    with pytest.raises(ValueError, match=r"expected \(B, 64\)"):
+        model.decode(torch.rand(2, 63))
+    with pytest.raises(ValueError, match="output_size"):
+        model.decode(torch.rand(2, 64), (16, 64))
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(block_config=["resnet", "se"]), "equal length"),
+    (dict(stride_config=[2, 2]), "equal length"),
+    (dict(latent_size=0), "positive integer"),
+    (dict(latent_size=-5), "positive integer"),
+    (dict(latent_strategy="vae"), "unknown latent_strategy 'vae'; valid: conv, spatial"),
+    (dict(block_config=["resnet", "dense", "se"]), "unknown block type 'dense'; valid: inception, resnet, resnext, se"),
+    (dict(norm="layer"), "unknown norm"),
+    (dict(activation="tanh"), "unknown activation"),
+    (dict(input_size=(16, 64)), "input_size"),
+    (dict(attention_heads=3), "attention_heads"),
+])
+def test_bad_config(kw, match):
+    with pytest.raises(ValueError, match=match):
+        AutoEncoder_CNNV3(**{**TINY, **kw})
+
+
+def test_unknown_preset():
+    with pytest.raises(ValueError, match="valid: tiny, small, medium, large"):
+        create_autoencoder("huge")
