@@ -14,8 +14,9 @@ Every sequence (= one "experiment") has a hidden scalar ``viscosity``
   approached exponentially with a time constant that grows for runny drops;
 * the shape, through a capillary-number-like ``Ca ~ viscosity * speed``: dynamic
   contact angles (Cox-Voinov-like: advancing angle grows, receding angle drops
-  with ``Ca``) and a receding tail that stretches with ``Ca * viscosity**0.35``,
-  so the drop elongates as it accelerates, and viscous drops leave longer tails.
+  with ``Ca``) and a receding tail whose length grows with
+  ``Ca**1.5 * viscosity**0.6``, so the drop stretches as it accelerates and
+  viscous drops leave long tails.
 
 Drop volume (size), starting speed and position, equilibrium contact angle,
 baseline height, background level, illumination gradient, dust, reflection and
@@ -23,7 +24,9 @@ noise also vary per sequence so a model cannot read the viscosity off one
 pixel; it is predictable from the sequence (speed over frames, size and shape).
 
 Drawing is analytic: the silhouette is the smooth union of a head ellipse
-(advancing side, contact angle > 90°) and a half-ellipse tail (receding side),
+(advancing side, contact angle > 90°) and a long, flat tail ellipse centred
+below the baseline (receding side, angle < 90°), with no smoothing at the
+advancing contact line so the reported angles and positions hold,
 evaluated as an approximate signed distance ``d`` on the pixel grid and turned
 into coverage with a sigmoid whose width is the optical blur combined with the
 pixel footprint (``sqrt(blur_sigma**2 + 1/12)``), i.e. the edges are
@@ -31,18 +34,22 @@ anti-aliased and blurred without any convolution. Only the box around the drop
 is evaluated per frame; the background (illumination, dust, baseline) is
 rendered once per sequence.
 
+Crops are ``crop_size`` windows centred on the drop's (coverage-weighted)
+centroid, padded with the sequence's background level where they leave the
+strip. ``metadata`` ``background`` is the nominal level before clipping to 255.
+
 By default the drop moves right to left, as in the reference videos; set
 ``direction=+1`` to mirror. Geometry and speeds scale with
 ``min(H / 152, W / 1280)``.
 
-Timing (one CPU core, ``torch.set_num_threads`` irrelevant — pure numpy)::
+Timing (numpy uses one core here; measured on a shared 2-core CPU box)::
 
     python -c "import time; from aecnn.data.synth import *; t=time.perf_counter(); \
 generate_in_memory(SynthConfig(), 'strip'); print(time.perf_counter()-t)"
 
-renders the default 8 sequences x 32 frames of 152x1280 strips (crops are cut
-from the same render) in about 0.5 s (measured 0.45-0.6 s); ``write_dataset``
-with both kinds (512 PNGs) takes about 2.5 s, dominated by PNG encoding.
+renders the default 8 sequences x 32 frames of 152x1280 strips in 0.3-0.7 s
+(crops: 0.3-0.6 s, they are cut from the same render); ``write_dataset`` with
+both kinds (512 PNGs + 2 CSVs) takes 1.5-3 s, mostly PNG encoding.
 
 Pure numpy; Pillow is imported only by :func:`write_dataset`, tqdm only for the
 progress bar.
@@ -54,9 +61,10 @@ import functools
 import logging
 import math
 import os
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -188,7 +196,7 @@ class SequenceParams:
             "background": round(self.background, 2),
             "noise_std": round(self.noise_std, 3),
             "edge_sigma": round(self.edge_sigma, 3),
-            "n_dust": int(len(self.dust)),
+            "n_dust": len(self.dust),
         }
 
 
@@ -258,9 +266,9 @@ def sample_params(cfg: SynthConfig, index: int, *, viscosity: float | None = Non
 
     ``viscosity`` overrides the drawn value (everything else stays the same).
     """
-    if not 0 <= index < max(cfg.n_sequences, index + 1):
+    if index < 0:
         raise ValueError(f"sequence index must be >= 0, got {index}")
-    rng = np.random.default_rng([cfg.seed & 0xFFFFFFFF, 0x5EED, index])
+    rng = np.random.default_rng([cfg.seed % (1 << 64), 0x5EED, index])
     h, w = cfg.strip_size
     sc = cfg.scale
     mu = _log_uniform(rng, *cfg.viscosity_range)
@@ -276,7 +284,7 @@ def sample_params(cfg: SynthConfig, index: int, *, viscosity: float | None = Non
     offset = int(rng.integers(0, 5))
     bg = float(rng.uniform(252.0, 268.0))
     n_dust = int(rng.poisson(cfg.dust_count)) if cfg.dust_count > 0 else 0
-    baseline_row = h - 1 - int(round(offset * sc))
+    baseline_row = h - 1 - round(offset * sc)
     dust = np.stack([
         rng.uniform(0, w, n_dust),
         rng.uniform(0, max(baseline_row - 3, 1), n_dust),
@@ -367,7 +375,7 @@ def _shapes(p: SequenceParams, v: np.ndarray, sc: float) -> dict[str, np.ndarray
     return {
         "rx": rx, "rz": rz, "s_h": half_h, "c_h": c_h, "rx_t": rx_t, "rz_t": rz_t, "c_t": c_t,
         "height": height, "length": length, "adv": np.degrees(th_a), "rec": np.degrees(th_r),
-        "elongation": length / height, "k_smooth": 0.9 * rz,
+        "elongation": length / height, "k_smooth": 0.75 * rz,
     }
 
 
@@ -419,7 +427,7 @@ def _background(p: SequenceParams, h: int, w: int) -> np.ndarray:
     img = (p.background + p.gradient[0] * xs[None, :] + p.gradient[1] * ys[:, None]
            - 6.0 * (xs[None, :] ** 2 + ys[:, None] ** 2)).astype(np.float32)
     for x0, y0, sig, depth, elong in p.dust:
-        r = int(math.ceil(4 * sig * elong)) + 1
+        r = math.ceil(4 * sig * elong) + 1
         xa, xb = max(int(x0) - r, 0), min(int(x0) + r + 1, w)
         ya, yb = max(int(y0) - r, 0), min(int(y0) + r + 1, h)
         gx = (np.arange(xa, xb, dtype=np.float32) + 0.5 - x0) / (sig * elong)
@@ -439,14 +447,14 @@ def _render_drop(frame: np.ndarray, bg: np.ndarray, p: SequenceParams, shp: dict
 
     Returns the coverage-weighted centroid (x, y) of the silhouette in strip pixels.
     """
-    h, w = frame.shape
+    w = frame.shape[1]
     y_s = float(p.baseline_row)  # baseline surface (top edge of the baseline row)
     sig = math.sqrt(p.edge_sigma ** 2 + 1 / 12)
     logistic_s = sig * math.sqrt(3) / math.pi
-    pad = int(math.ceil(4 + 6 * sig))
-    x0 = max(int(math.floor(x_front)) - pad, 0)
-    x1 = min(int(math.ceil(x_front + shp["length"])) + pad, w)
-    y0 = max(int(math.floor(y_s - shp["height"])) - pad, 0)
+    pad = math.ceil(4 + 6 * sig)
+    x0 = max(math.floor(x_front) - pad, 0)
+    x1 = min(math.ceil(x_front + shp["length"]) + pad, w)
+    y0 = max(math.floor(y_s - shp["height"]) - pad, 0)
     y1 = p.baseline_row
     if x1 <= x0 or y1 <= y0:
         return x_front + 0.5 * shp["length"], y_s - 0.4 * shp["height"]
@@ -460,7 +468,11 @@ def _render_drop(frame: np.ndarray, bg: np.ndarray, p: SequenceParams, shp: dict
     ds = s - shp["s_h"]
     d_tail = _ellipse_distance(ds, z - shp["c_t"], np.where(ds > 0, shp["rx_t"], 0.7 * shp["s_h"]),
                                shp["rz_t"])
-    d = _smin(d_head, d_tail, shp["k_smooth"])
+    # smooth union (concave neck between head and tail); no smoothing near the advancing
+    # contact line so the silhouette keeps the advancing angle and position it reports
+    ramp = np.clip((s - 0.3 * shp["s_h"]) / (1.4 * shp["s_h"]), 0.0, 1.0)
+    k = shp["k_smooth"] * ramp * ramp * (3 - 2 * ramp) + 1e-3
+    d = _smin(d_head, d_tail, k)
     cov = 0.5 * (1.0 - np.tanh(d / (2 * logistic_s)))
     depth = np.maximum(-d, 0.0)
     color = p.drop_level + p.rim_amp * np.exp(-depth / p.rim_len)
@@ -488,8 +500,8 @@ def _crop(strip: np.ndarray, cx: float, cy: float, size: tuple[int, int], fill: 
     """``size`` crop centred on (cx, cy), padded with ``fill`` outside the strip."""
     ch, cw = size
     h, w = strip.shape
-    ox = int(math.floor(cx)) - cw // 2
-    oy = int(math.floor(cy)) - ch // 2
+    ox = math.floor(cx) - cw // 2
+    oy = math.floor(cy) - ch // 2
     out = np.full((ch, cw), fill, dtype=np.uint8)
     xa, xb = max(ox, 0), min(ox + cw, w)
     ya, yb = max(oy, 0), min(oy + ch, h)
@@ -519,10 +531,10 @@ def render_sequence(cfg: SynthConfig, index: int, *, kinds: Iterable[str] = ("st
     x_start = lo + p.start_fraction * (hi - lo) if hi >= lo else 0.5 * (lo + hi)
     x_front = x_start - travel
 
-    rng = np.random.default_rng([cfg.seed & 0xFFFFFFFF, 0xF4A3E, index])
+    rng = np.random.default_rng([cfg.seed % (1 << 64), 0xF4A3E, index])
     bg = _background(p, h, w)
     fill = int(np.clip(round(p.background), 0, 255))
-    strips = np.empty((n, h, w), dtype=np.uint8)
+    strips = np.empty((n, h, w), dtype=np.uint8) if "strip" in kinds else None
     crops = np.empty((n, *cfg.crop_size), dtype=np.uint8) if "crop" in kinds else None
     cols: dict[str, np.ndarray] = {k: np.zeros(n) for k in FRAME_COLUMNS}
     frame = np.empty((h, w), dtype=np.float32)
@@ -543,12 +555,13 @@ def render_sequence(cfg: SynthConfig, index: int, *, kinds: Iterable[str] = ("st
         if cfg.direction == 1:  # mirror the canonical (leftward) render
             img = img[:, ::-1]
             cx, xf, xr = w - cx, w - xf, w - xr
-        strips[t] = img
+        if strips is not None:
+            strips[t] = img
         if crops is not None:
             crops[t], ox, oy = _crop(img, cx, cy, cfg.crop_size, fill)
         else:
-            ox = int(math.floor(cx)) - cfg.crop_size[1] // 2
-            oy = int(math.floor(cy)) - cfg.crop_size[0] // 2
+            ox = math.floor(cx) - cfg.crop_size[1] // 2
+            oy = math.floor(cy) - cfg.crop_size[0] // 2
         for key, value in (("frame", t), ("x_px", cx), ("y_px", cy), ("x_front_px", xf),
                            ("x_rear_px", xr), ("velocity_px", v[t]), ("adv_angle_deg", shp["adv"][t]),
                            ("rec_angle_deg", shp["rec"][t]), ("contact_length_px", shp["length"][t]),
@@ -558,7 +571,7 @@ def render_sequence(cfg: SynthConfig, index: int, *, kinds: Iterable[str] = ("st
     cols["frame"] = cols["frame"].astype(np.int64)
     cols["crop_x0"] = cols["crop_x0"].astype(np.int64)
     cols["crop_y0"] = cols["crop_y0"].astype(np.int64)
-    return SynthSequence(params=p, strips=strips if "strip" in kinds else None, crops=crops, frames=cols)
+    return SynthSequence(params=p, strips=strips, crops=crops, frames=cols)
 
 
 def iter_sequences(cfg: SynthConfig, kinds: Iterable[str] = ("strip", "crop")) -> Iterator[SynthSequence]:
@@ -593,13 +606,14 @@ def generate_in_memory(cfg: SynthConfig | None = None, kind: str = "strip") -> S
     frames = np.empty((n * t, *shape), dtype=np.uint8)
     seq_rows: list[dict[str, Any]] = []
     frame_rows: list[dict[str, Any]] = []
+    visc = np.empty(n * t, dtype=np.float64)
     for i, seq in enumerate(iter_sequences(cfg, kinds=(kind,))):
         frames[i * t:(i + 1) * t] = seq.strips if kind == "strip" else seq.crops
+        visc[i * t:(i + 1) * t] = seq.viscosity
         seq_rows.append(seq.params.row())
         frame_rows.extend(seq.frame_rows())
     seq_ids = np.repeat(np.arange(n, dtype=np.int64), t)
     frame_idx = np.tile(np.arange(t, dtype=np.int64), n)
-    visc = np.repeat(np.array([r["viscosity"] for r in seq_rows], dtype=np.float64), t)
     meta = {"sequences": seq_rows, "frames": frame_rows, "viscosity": visc, "kind": kind,
             "config": cfg}
     return SynthArrays(frames, seq_ids, frame_idx, meta)
@@ -637,11 +651,21 @@ def _prepare_dir(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise NotADirectoryError(f"cannot write synthetic dataset to {path}: it exists and is not a folder") from None
+        raise _os_error(NotADirectoryError, f"cannot write synthetic dataset to {path}: "
+                        "it exists and is not a folder") from None
     except OSError as exc:
-        raise type(exc)(exc.errno, f"cannot create output folder {path}: {exc.strerror}") from None
+        raise _os_error(type(exc), f"cannot create output folder {path}: {exc.strerror or exc}",
+                        exc.errno) from None
     if not os.access(path, os.W_OK | os.X_OK):
-        raise PermissionError(f"cannot write synthetic dataset to {path}: folder is not writable")
+        raise _os_error(PermissionError, f"cannot write synthetic dataset to {path}: folder is not writable")
+
+
+def _os_error(cls: type[OSError], message: str, errno: int | None = None) -> OSError:
+    """``cls(message)``: its ``str`` is just the message (which names the path); ``errno`` kept."""
+    err = cls(message)
+    if errno is not None:
+        err.errno = errno
+    return err
 
 
 def write_dataset(out_dir: str | os.PathLike[str], cfg: SynthConfig | None = None,
