@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -37,7 +38,7 @@ MIN_SIZE = 32
 
 def _check_size(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
+        raise ValueError(f"{name} must be an integer, got {value!r}")  # noqa: TRY004
     if value < MIN_SIZE:
         raise ValueError(f"{name} must be at least {MIN_SIZE} pixels, got {value}")
     return int(value)
@@ -396,7 +397,7 @@ def split_sequences(seq_names: Sequence[str], val_fraction: float = 0.2,
         only = f" ({names[0]!r})" if names else ""
         raise ValueError(f"cannot split {len(names)} sequence{only} into train and validation by sequence: "
                          "use val_fraction=0 (no validation) or put the frames into two or more folders")
-    n_val = min(max(1, int(round(val_fraction * len(names)))), len(names) - 1)
+    n_val = min(max(1, round(val_fraction * len(names))), len(names) - 1)
     chosen = set(np.random.default_rng(int(seed)).permutation(len(names))[:n_val].tolist())
     return ([n for i, n in enumerate(names) if i not in chosen],
             [n for i, n in enumerate(names) if i in chosen])
@@ -449,7 +450,6 @@ class DataSummary:
     height: int
     dtype: str
     cache_reused: bool
-    extra: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         """JSON-ready form."""

@@ -27,6 +27,7 @@ TIFF_EXTENSIONS: tuple[str, ...] = (".tif", ".tiff")
 
 #: Precision classes: 'u8' (stored as uint8), 'u16' (uint16), 'f' (float, clipped to [0, 1]).
 KINDS = ("u8", "u16", "f")
+_warned_float_range: list = []  # warn about clipped float frames once per process
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float64)
 
 
@@ -98,6 +99,11 @@ def to_native(arr: np.ndarray, path: str | Path) -> np.ndarray:
     out = np.asarray(arr, dtype=np.float32)
     if not np.all(np.isfinite(out)):
         raise UnreadableImageError(f"{path}: float frame contains NaN or infinity")
+    if out.size and (out.max() > 1.0 or out.min() < 0.0) and not _warned_float_range:
+        _warned_float_range.append(path)
+        logger.warning("%s: float pixels outside [0, 1] (min %.4g, max %.4g) are clipped; "
+                       "float frames must already be scaled to [0, 1] (warned once)", path,
+                       float(out.min()), float(out.max()))
     return np.clip(out, 0.0, 1.0)
 
 
@@ -231,7 +237,7 @@ def _npy_header(fh) -> tuple[tuple[int, ...], np.dtype]:
     elif version == (2, 0):
         shape, _, dtype = fmt.read_array_header_2_0(fh)
     else:
-        shape, _, dtype = fmt._read_array_header(fh, version)  # noqa: SLF001
+        shape, _, dtype = fmt._read_array_header(fh, version)
     return tuple(shape), dtype
 
 

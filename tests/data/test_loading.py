@@ -180,8 +180,10 @@ def test_corrupt_files_skipped_or_strict(tmp_path):
     ds = FrameDataset(cache)
     assert all(ds[i].shape == (1, 40, 48) for i in range(len(ds)))
     assert "f1.png" not in {ds.meta(i).path.name for i in range(len(ds))}
-    # reused cache reports the same skipped files
+    # reused cache reports the same skipped files; strict refuses it
     assert len(build(idx, tmp_path).skipped) == 2
+    with pytest.raises(ValueError, match=r"frame_5.png|f1.png"):
+        build(idx, tmp_path, strict=True)
     strict = {"geometry": Geometry(input_size=(40, 48)), "progress": False, "workers": 1, "strict": True}
     with pytest.raises(ValueError, match="frame_5.png"):  # found when reading headers
         FrameCache.build(idx, tmp_path / "strict1", **strict)
@@ -320,7 +322,7 @@ def test_split_by_sequence(tmp_path):
                                     val_fraction=0.34, seed=2, progress=False)
     assert {tr.meta(i).seq for i in range(len(tr))}.isdisjoint({va.meta(i).seq for i in range(len(va))})
     assert len(tr) + len(va) == summary.n_frames == 9 and summary.val_sequences == va.sequences
-    tr2, va2, _ = make_datasets(tmp_path / "d", Geometry(input_size=(40, 48)), tmp_path / "c",
+    _, va2, _ = make_datasets(tmp_path / "d", Geometry(input_size=(40, 48)), tmp_path / "c",
                                 split=(summary.train_sequences, summary.val_sequences), progress=False)
     assert va2.sequences == va.sequences
     one = tmp_path / "one"
