@@ -59,7 +59,10 @@ def atomic_write(path: str | os.PathLike, write: Any) -> Path:
     except OSError as exc:
         raise type(exc)(f"cannot write to {path.parent}: {exc.strerror or exc}") from None
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
         write(tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())

@@ -18,9 +18,9 @@ import glob
 import logging
 import math
 import os
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -71,17 +71,28 @@ class LoadedImage:
     bits: int
 
 
+def _gray_shape(shape: tuple[int, ...], path: Path) -> tuple[int, int]:
+    """``(H, W)`` of one image stored as an array of ``shape``; odd channel counts are rejected."""
+    shape = tuple(int(s) for s in shape)
+    if len(shape) == 3 and shape[0] == 1:
+        shape = shape[1:]
+    if len(shape) == 3 and shape[-1] in (1, 3, 4):
+        shape = shape[:2]
+    if len(shape) != 2:
+        raise ValueError(f"{path}: array of shape {shape} is not one grayscale image; expected "
+                         "(H, W), (H, W, 1), (H, W, 3) or (H, W, 4) (use `aecnn embed` for stacks of frames)")
+    return shape  # type: ignore[return-value]
+
+
 def _array_to_gray(arr: np.ndarray, path: Path) -> np.ndarray:
-    """A raw array from a ``.npy`` file -> one 2-D frame; odd channel counts are rejected."""
+    """A raw array from a ``.npy`` file -> one 2-D frame (colour -> luma); odd channel counts are rejected."""
+    _gray_shape(arr.shape, path)
     if arr.ndim == 3 and arr.shape[0] == 1:
         arr = arr[0]
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
-    elif arr.ndim == 3 and arr.shape[-1] in (3, 4):
-        arr = imageio._luma(np.asarray(arr), path)  # noqa: SLF001  (same weights as image files)
-    if arr.ndim != 2:
-        raise ValueError(f"{path}: array of shape {tuple(arr.shape)} is not one grayscale image; expected "
-                         "(H, W), (H, W, 1), (H, W, 3) or (H, W, 4) (use `aecnn embed` for stacks of frames)")
+    elif arr.ndim == 3:
+        arr = imageio._luma(np.asarray(arr), path)
     return imageio.to_native(np.asarray(arr), path)
 
 
@@ -221,13 +232,12 @@ def comparison_figure(x: np.ndarray, recon: np.ndarray, title: str = ""):
         figsize = (3 * panel + 1.5, panel * h / w + 0.8)
     fig = Figure(figsize=figsize, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    axes[0].imshow(x, cmap="gray", vmin=0, vmax=1)
-    axes[0].set_title("input")
-    axes[1].imshow(recon, cmap="gray", vmin=0, vmax=1)
-    axes[1].set_title("reconstruction")
-    im = axes[2].imshow(err, cmap="magma", vmin=0, vmax=max(float(err.max()), 1e-6))
-    axes[2].set_title("|input - reconstruction|")
-    fig.colorbar(im, ax=axes[2], fraction=0.046 if not wide else 0.02, pad=0.02)
+    panels = ((x, "gray", 1.0, "input"), (recon, "gray", 1.0, "reconstruction"),
+              (err, "magma", max(float(err.max()), 1e-6), "|input - reconstruction|"))
+    for ax, (img, cmap, vmax, name) in zip(axes, panels):
+        im = ax.imshow(img, cmap=cmap, vmin=0, vmax=vmax, interpolation="nearest")
+        ax.set_title(name)
+        fig.colorbar(im, ax=ax, fraction=0.046 if not wide else 0.02, pad=0.02)  # same widths: aligned panels
     for ax in axes:
         ax.set_axis_off()
     if title:
@@ -246,18 +256,47 @@ def _write_metrics(path: Path, rows: list[dict]) -> Path:
     return atomic_write(path, write)
 
 
-def check_writable_dir(path: str | os.PathLike) -> Path:
-    """Create ``path`` if needed and check it can be written; raise an OSError naming it if not."""
+def check_writable_dir(path: str | os.PathLike, create: bool = False) -> Path:
+    """Check that ``path`` is (or can be created as) a writable folder; raise an OSError naming it if not.
+
+    Nothing is created unless ``create=True``, so a command that fails later leaves no empty folder.
+    """
     path = Path(path).expanduser()
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise NotADirectoryError(f"cannot write outputs to {path}: it exists and is not a folder") from None
-    except OSError as exc:
-        raise type(exc)(f"cannot create output folder {path}: {exc.strerror or exc}") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise PermissionError(f"cannot write outputs to {path}: folder is not writable")
+    probe = path
+    while not probe.exists():
+        if probe.is_symlink() or probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise NotADirectoryError(f"cannot write outputs to {path}: {probe} exists and is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write outputs to {path}: {probe} is not writable")
+    if create:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise type(exc)(f"cannot create output folder {path}: {exc.strerror or exc}") from None
     return path
+
+
+def probe_input(path: str | os.PathLike) -> tuple[int, int]:
+    """``(H, W)`` of an input from its header only; rejects what :func:`load_image` would reject
+    for its size or channel count, without decoding the pixels."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"image not found: {path}")
+    if path.suffix.lower() == ".npy":
+        try:
+            arr = np.load(path, mmap_mode="r", allow_pickle=False)
+        except Exception as exc:  # noqa: BLE001
+            raise ValueError(f"{path}: not a readable .npy array ({type(exc).__name__}: {exc})") from None
+        h, w = _gray_shape(arr.shape, path)
+    else:
+        info = imageio.probe_image(path)
+        h, w = info.height, info.width
+    if h < MIN_SIZE or w < MIN_SIZE:
+        raise ValueError(f"{path}: image is {h}x{w} (H x W), below the model's minimum {MIN_SIZE}x{MIN_SIZE}")
+    return h, w
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -304,12 +343,15 @@ def _batches(paths: Sequence[Path], batch_size: int) -> Iterator[list[LoadedImag
 
 
 @torch.no_grad()
-def reconstruct_tensor(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Reconstruction of ``(B, 1, H, W)`` in [0, 1] at the input's own size, in fp32, clamped to [0, 1]."""
+def reconstruct_tensor(model: torch.nn.Module, x: torch.Tensor, amp: bool = False) -> torch.Tensor:
+    """Reconstruction of ``(B, 1, H, W)`` in [0, 1] at the input's own size, clamped to [0, 1].
+
+    fp32 by default, so PSNR/SSIM are not limited by bf16 rounding (~50 dB); ``amp=True`` uses
+    bf16 autocast on CUDA.
+    """
     dev = next(model.parameters()).device
     x = x.to(dev, torch.float32)
-    amp = dev.type == "cuda"
-    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
+    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp and dev.type == "cuda"):
         y = model(x)
     return y.float().clamp(0.0, 1.0)
 
@@ -342,7 +384,9 @@ def reconstruct_files(model: torch.nn.Module, inputs: Iterable[str | os.PathLike
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     paths = expand_inputs(inputs)
-    out = check_writable_dir(out_dir)
+    for p in paths:  # headers only: a bad image stops the run before anything is written
+        probe_input(p)
+    out = check_writable_dir(out_dir, create=True)
     names = dict(zip([p.resolve() for p in paths], output_names(paths)))
     model.eval()
     model_size = tuple(model.config.input_size)
@@ -381,7 +425,21 @@ def read_metrics(path: str | os.PathLike) -> list[dict]:
                 for r in csv.DictReader(fh)]
 
 
-__all__ = ["LoadedImage", "ReconstructionSummary", "comparison_figure", "expand_inputs", "image_metrics",
-           "load_image", "output_names", "reconstruct_files", "reconstruct_tensor", "resolve_device",
-           "save_figure", "save_gray_png", "check_writable_dir", "read_metrics"]
+__all__ = [
+    "LoadedImage",
+    "ReconstructionSummary",
+    "check_writable_dir",
+    "comparison_figure",
+    "expand_inputs",
+    "image_metrics",
+    "load_image",
+    "output_names",
+    "probe_input",
+    "read_metrics",
+    "reconstruct_files",
+    "reconstruct_tensor",
+    "resolve_device",
+    "save_figure",
+    "save_gray_png",
+]
 

@@ -115,10 +115,12 @@ def compute_attention(model: torch.nn.Module, x: Any, query: int | tuple[int, in
                            None if matrix is None else matrix[0].float().cpu().numpy(), grid, cover, q)
 
 
-def _show_image(ax, img: np.ndarray, title: str) -> None:
-    ax.imshow(img, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+def _show_image(fig, ax, img: np.ndarray, title: str) -> None:
+    im = ax.imshow(img, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_title(title, fontsize=9)
     ax.set_axis_off()
+    cb = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02, shrink=0.9)  # keeps the panels aligned
+    cb.ax.tick_params(labelsize=7)
 
 
 def _overlay(fig, ax, res: AttentionResult, values: np.ndarray, extent: tuple[float, ...], title: str,
@@ -188,11 +190,11 @@ def attention_figure(res: AttentionResult, show_matrix: bool = True, show_heatma
         axes = all_axes
     for name, ax in zip(image_panels, axes):
         if name == "input":
-            _show_image(ax, res.image, f"input {h}x{w}")
+            _show_image(fig, ax, res.image, f"input {h}x{w}")
         elif name == "recon":
             mse = float(np.mean((res.image - res.recon) ** 2))
             psnr = 10 * np.log10(1 / mse) if mse > 0 else float("inf")
-            _show_image(ax, res.recon, f"reconstruction (PSNR {psnr:.2f} dB)")
+            _show_image(fig, ax, res.recon, f"reconstruction (PSNR {psnr:.2f} dB)")
         elif name == "saliency":
             _overlay(fig, ax, res, res.saliency, (0, w, h, 0), "saliency |d MSE / d input|", "jet", "saliency")
         else:

@@ -1,0 +1,109 @@
+"""``aecnn fit-sequence LATENTS TARGETS.csv``: LSTM on latent windows, R² and MAE on held-out sequences.
+
+LATENTS is a file written by ``aecnn embed`` (.npz, .h5 or .pt). TARGETS.csv has a ``sequence``
+column and a target column (``--target``, default ``viscosity``), e.g. the ``metadata.csv`` that
+``aecnn synth`` writes. With ``--out DIR``: results.json, predictions.csv, pred_vs_true.png and
+the trained model (sequence_model.pt, last fold).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+from aecnn.cli.errors import CLIError
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from aecnn.sequence.model import HEADS
+
+    p.add_argument("latents", metavar="LATENTS", help="latent file from `aecnn embed` (.npz, .h5, .pt)")
+    p.add_argument("targets", metavar="TARGETS.csv", help="CSV with a sequence column and a target column")
+    p.add_argument("--target", default="viscosity", help="target column (default viscosity)")
+    p.add_argument("--sequence-column", default="sequence", help="sequence column (default sequence)")
+    p.add_argument("--out", "-o", default=None, help="folder for results.json, predictions.csv, pred_vs_true.png")
+    g = p.add_argument_group("windows and model")
+    g.add_argument("--window", type=int, default=16, help="frames per window T (default 16)")
+    g.add_argument("--stride", type=int, default=4, help="frames between windows S (default 4)")
+    g.add_argument("--head", choices=HEADS, default="v1",
+                   help="v1: mean over time then linear (the users' client); last: last time step")
+    g.add_argument("--hidden", type=int, default=64, help="LSTM hidden size (default 64)")
+    g.add_argument("--layers", type=int, default=1, help="LSTM layers (default 1)")
+    g.add_argument("--projection", type=int, default=0, help="linear input projection size (0: none)")
+    g.add_argument("--dropout", type=float, default=0.1)
+    t = p.add_argument_group("training")
+    t.add_argument("--epochs", type=int, default=60)
+    t.add_argument("--lr", type=float, default=3e-3)
+    t.add_argument("--weight-decay", type=float, default=1e-4)
+    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--val-fraction", type=float, default=0.25, help="share of sequences held out (default 0.25)")
+    t.add_argument("--folds", type=int, default=0, help="K-fold cross-validation over sequences (K >= 2)")
+    t.add_argument("--split", default=None, metavar="SPLIT.json",
+                   help="fixed split {'train': [...], 'val': [...]}, e.g. the split.json of an `aecnn train` run: "
+                        "held-out = its val sequences, unseen by the autoencoder too")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--log-target", action="store_true", help="fit log(target) (targets > 0)")
+    t.add_argument("--device", default="cpu", help="cpu (default; the LSTM is small), cuda, auto")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _write_outputs(out: Path, result, target: str, meta: dict) -> None:
+    from aecnn.checkpoint import atomic_write
+    from aecnn.inference.reconstruct import save_figure
+    from aecnn.sequence.fit import prediction_figure, save_sequence_model
+
+    payload = {"target": target, **meta, **result.to_dict()}
+    atomic_write(out / "results.json", lambda tmp: Path(tmp).write_text(json.dumps(payload, indent=1) + "\n"))
+
+    def write_csv(tmp: str) -> None:
+        with open(tmp, "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=["sequence", "fold", "true", "pred", "n_windows"])
+            w.writeheader()
+            w.writerows(result.sequences)
+
+    atomic_write(out / "predictions.csv", write_csv)
+    save_figure(prediction_figure(result, target), out / "pred_vs_true.png", dpi=120)
+    if result.model is not None:
+        save_sequence_model(out / "sequence_model.pt", result.model, target=target, fit_config=result.config)
+
+
+def run(args: argparse.Namespace) -> int:
+    from aecnn.inference.embed import load_embeddings
+    from aecnn.inference.reconstruct import check_writable_dir, resolve_device
+    from aecnn.sequence.dataset import match_targets, read_targets
+    from aecnn.sequence.fit import FitConfig, fit_sequence_model
+
+    out = check_writable_dir(args.out) if args.out else None
+    emb = load_embeddings(args.latents)
+    targets = read_targets(args.targets, args.target, args.sequence_column)
+    seqs = emb.by_sequence()
+    matched = match_targets(list(seqs), targets)
+    try:
+        cfg = FitConfig(window=args.window, stride=args.stride, hidden_size=args.hidden, num_layers=args.layers,
+                        head=args.head, projection=args.projection, dropout=args.dropout, epochs=args.epochs,
+                        lr=args.lr, weight_decay=args.weight_decay, batch_size=args.batch_size,
+                        val_fraction=args.val_fraction, folds=args.folds, seed=args.seed, log_target=args.log_target)
+    except TypeError as exc:  # pragma: no cover
+        raise CLIError(str(exc)) from None
+    split = None
+    if args.split:
+        from aecnn.data.dataset import load_split
+
+        split = load_split(args.split)
+    result = fit_sequence_model(seqs, matched, cfg, device=resolve_device(args.device), progress=not args.no_progress,
+                                split=split)
+    if split:
+        how = f"split from {args.split}"
+    elif cfg.folds >= 2:
+        how = f"{cfg.folds}-fold CV"
+    else:
+        how = f"held out {result.n_test_sequences}"
+    print(f"fit-sequence: {len(emb)} frames, latent size {emb.latent_size}, {len(matched)} sequences with "
+          f"{args.target}; {how}")
+    print(result.line())
+    if out is not None:
+        _write_outputs(out, result, args.target, {"latents": str(args.latents), "targets": str(args.targets),
+                                                  "latent_meta_kind": emb.meta.get("kind", "autoencoder")})
+        print(f"wrote results.json, predictions.csv, pred_vs_true.png and sequence_model.pt to {out}")
+    return 0

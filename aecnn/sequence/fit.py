@@ -1,0 +1,321 @@
+"""Fit the LSTM regressor with a split by sequence and score it on held-out sequences.
+
+::
+
+    sequences -> split by sequence (val_fraction, or K folds) -> windows (T, S) of train sequences
+      -> LatentLSTM, inputs and targets standardised on the train sequences, MSE, AdamW, fixed epochs
+      -> held-out windows -> prediction per window -> mean per sequence
+      -> R^2 and MAE per sequence (primary) and per window
+
+No held-out sequence is seen during training or model selection (there is none: the number
+of epochs is fixed). With K folds every sequence is held out once and the metrics are computed
+on the pooled out-of-fold predictions, which is steadier when there are few sequences.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from aecnn.sequence.dataset import LatentWindows
+from aecnn.sequence.model import LatentLSTM, SequenceModelConfig
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """How :func:`fit_sequence_model` trains and evaluates.
+
+    Attributes:
+        window: frames per window T.
+        stride: frames between window starts S.
+        hidden_size, num_layers, head, projection, dropout: see :class:`SequenceModelConfig`.
+        epochs: passes over the training windows.
+        lr: AdamW learning rate (cosine decay to 5 %).
+        weight_decay: AdamW weight decay.
+        batch_size: windows per step.
+        val_fraction: share of sequences held out (single split; ignored with ``folds``).
+        folds: K-fold cross-validation over sequences when >= 2.
+        seed: split, initialisation and shuffling seed.
+        log_target: fit log(y) (targets must be > 0); metrics are in the original units.
+    """
+
+    window: int = 16
+    stride: int = 4
+    hidden_size: int = 64
+    num_layers: int = 1
+    head: str = "v1"
+    projection: int = 0
+    dropout: float = 0.1
+    epochs: int = 60
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 32
+    val_fraction: float = 0.25
+    folds: int = 0
+    seed: int = 0
+    log_target: bool = False
+
+
+def r2_score(y_true: Sequence[float] | np.ndarray, y_pred: Sequence[float] | np.ndarray) -> float:
+    """Coefficient of determination ``1 - SS_res / SS_tot`` (NaN for fewer than 2 values or constant y)."""
+    t, p = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
+    if t.size < 2:
+        return math.nan
+    ss_tot = float(((t - t.mean()) ** 2).sum())
+    return math.nan if ss_tot == 0 else 1.0 - float(((t - p) ** 2).sum()) / ss_tot
+
+
+def mae(y_true: Sequence[float] | np.ndarray, y_pred: Sequence[float] | np.ndarray) -> float:
+    t, p = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
+    return float(np.abs(t - p).mean()) if t.size else math.nan
+
+
+@dataclass
+class FitResult:
+    """Held-out scores and predictions.
+
+    Attributes:
+        r2, mae: per held-out sequence (mean of its window predictions).
+        r2_window, mae_window: per held-out window.
+        sequences: one dict per held-out sequence: sequence, fold, true, pred, n_windows.
+        n_train_sequences, n_test_sequences: per fold summed (test) / of the last fold (train).
+        config: the :class:`FitConfig` as a dict.
+        history: training loss per epoch (last fold).
+        model: the trained model of the last fold.
+    """
+
+    r2: float
+    mae: float
+    r2_window: float
+    mae_window: float
+    sequences: list[dict]
+    n_train_sequences: int
+    n_test_sequences: int
+    n_test_windows: int
+    config: dict
+    history: list[float] = field(default_factory=list)
+    model: LatentLSTM | None = field(default=None, repr=False)
+
+    def line(self) -> str:
+        return (f"held-out sequences: R2 {self.r2:.3f}, MAE {self.mae:.4g} (n={self.n_test_sequences} sequences); "
+                f"per window: R2 {self.r2_window:.3f}, MAE {self.mae_window:.4g} (n={self.n_test_windows} windows)")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("model", None)
+        return d
+
+
+def _resolve(wanted: Sequence[str], names: list[str]) -> list[str]:
+    """Names of ``wanted`` among ``names``: exact, else by last path component when unambiguous."""
+    by_base: dict[str, list[str]] = {}
+    for n in names:
+        by_base.setdefault(n.rsplit("/", 1)[-1], []).append(n)
+    out = []
+    for w in wanted:
+        if w in names:
+            out.append(w)
+        elif len(by_base.get(w.rsplit("/", 1)[-1], [])) == 1:
+            out.append(by_base[w.rsplit("/", 1)[-1]][0])
+    return out
+
+
+def _splits(names: list[str], cfg: FitConfig,
+            split: tuple[Sequence[str], Sequence[str]] | None = None) -> list[tuple[list[str], list[str]]]:
+    from aecnn.data.dataset import split_sequences
+
+    if split is not None:
+        train, test = _resolve(split[0], names), _resolve(split[1], names)
+        if set(train) & set(test):
+            raise ValueError(f"the split names sequences in both train and held-out: {sorted(set(train) & set(test))[:3]}")
+        if not train or not test:
+            raise ValueError(f"the split leaves {len(train)} training and {len(test)} held-out sequences among the "
+                             f"{len(names)} with latents and targets (e.g. {names[:3]})")
+        rest = [n for n in names if n not in set(train) | set(test)]
+        if rest:
+            logger.warning("%d sequences are in neither part of the split and are not used: %s", len(rest), rest[:5])
+        return [(train, test)]
+    if cfg.folds and cfg.folds >= 2:
+        if cfg.folds > len(names):
+            raise ValueError(f"{cfg.folds} folds need at least {cfg.folds} sequences, have {len(names)}")
+        perm = np.random.default_rng(cfg.seed).permutation(len(names))
+        parts = np.array_split(perm, cfg.folds)
+        return [([names[i] for i in perm if i not in set(p.tolist())], [names[i] for i in p]) for p in parts]
+    if len(names) < 2:
+        raise ValueError(f"need at least 2 sequences with targets to hold one out, have {len(names)}")
+    return [split_sequences(names, cfg.val_fraction, cfg.seed)]
+
+
+def _gather(ds: LatentWindows, idx: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    xs, ys = [], []
+    for i in idx:
+        x, y, _ = ds[int(i)]
+        xs.append(x)
+        ys.append(y)
+    return torch.stack(xs), torch.stack(ys)
+
+
+def _train(train: LatentWindows, cfg: FitConfig, device: torch.device) -> tuple[LatentLSTM, list[float]]:
+    torch.manual_seed(cfg.seed)
+    model = LatentLSTM(SequenceModelConfig(train.latent_size, cfg.hidden_size, cfg.num_layers, cfg.head,
+                                           cfg.projection, cfg.dropout))
+    model.set_normalisation(train.frames(), train.y)
+    model.to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = max(1, math.ceil(len(train) / cfg.batch_size))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs * steps_per_epoch, eta_min=cfg.lr * 0.05)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    history = []
+    for _ in range(cfg.epochs):
+        model.train()
+        perm = torch.randperm(len(train), generator=gen)
+        total = 0.0
+        for b in range(steps_per_epoch):
+            x, y = _gather(train, perm[b * cfg.batch_size:(b + 1) * cfg.batch_size].tolist())
+            x, y = x.to(device), y.to(device)
+            loss = torch.nn.functional.mse_loss(model.forward_standardised(x), (y - model.y_mean) / model.y_std)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(y)
+        history.append(total / len(train))
+    return model.eval(), history
+
+
+@torch.no_grad()
+def predict_windows(model: LatentLSTM, ds: LatentWindows, batch_size: int = 256) -> np.ndarray:
+    """Prediction per window of ``ds``, in the model's target units."""
+    dev = next(model.parameters()).device
+    model.eval()
+    out = []
+    for b in range(0, len(ds), batch_size):
+        x, _ = _gather(ds, range(b, min(b + batch_size, len(ds))))
+        out.append(model(x.to(dev)).float().cpu())
+    return torch.cat(out).numpy() if out else np.zeros(0)
+
+
+def fit_sequence_model(sequences: Mapping[str, np.ndarray], targets: Mapping[str, float],
+                       config: FitConfig | None = None, device: str | torch.device = "cpu",
+                       progress: bool = True,
+                       split: tuple[Sequence[str], Sequence[str]] | None = None) -> FitResult:
+    """Train on some sequences, score on the others (see the module docstring).
+
+    Args:
+        sequences: ``name -> (T_s, L)`` latents in frame order (e.g. ``Embeddings.by_sequence()``).
+        targets: ``name -> y`` (sequences without one are ignored).
+        config: a :class:`FitConfig`.
+        device: torch device.
+        progress: tqdm bar over folds x epochs.
+        split: a fixed ``(train, held_out)`` pair of sequence names (e.g. the autoencoder's
+            ``split.json``, so the held-out sequences are unseen by both stages); overrides
+            ``val_fraction`` and ``folds``.
+
+    Returns:
+        The :class:`FitResult`.
+
+    Raises:
+        ValueError: too few sequences, a held-out set without windows, or non-positive targets
+            with ``log_target``.
+    """
+    from tqdm.auto import tqdm
+
+    cfg = config or FitConfig()
+    device = torch.device(device)
+    names = [n for n in sequences if n in targets and len(sequences[n]) >= cfg.window]
+    short = [n for n in sequences if n in targets and len(sequences[n]) < cfg.window]
+    if short:
+        logger.warning("%d sequences shorter than the window (%d frames) are left out: %s", len(short),
+                       cfg.window, ", ".join(short[:5]))
+    y_all = {n: float(targets[n]) for n in names}
+    if cfg.log_target:
+        bad = [n for n, v in y_all.items() if v <= 0]
+        if bad:
+            raise ValueError(f"log_target needs targets > 0; {len(bad)} are not (e.g. {bad[0]}={y_all[bad[0]]})")
+        y_fit = {n: math.log(v) for n, v in y_all.items()}
+    else:
+        y_fit = y_all
+    splits = _splits(names, cfg, split)
+    rows: list[dict] = []
+    win_true: list[np.ndarray] = []
+    win_pred: list[np.ndarray] = []
+    model, history, n_train = None, [], 0
+    bar = tqdm(total=len(splits) * cfg.epochs, desc="fit-sequence", unit="epoch", disable=not progress, leave=False)
+    for fold, (train_names, test_names) in enumerate(splits):
+        train = LatentWindows(sequences, y_fit, cfg.window, cfg.stride, train_names)
+        test = LatentWindows(sequences, y_fit, cfg.window, cfg.stride, test_names)
+        if len(train) == 0 or len(test) == 0:
+            raise ValueError(f"fold {fold}: {len(train)} training and {len(test)} held-out windows; "
+                             "lower --window or use more sequences")
+        model, history = _train(train, cfg, device)
+        bar.update(cfg.epochs)
+        pred = predict_windows(model, test)
+        k = np.array([k for k, _ in test.windows])
+        if cfg.log_target:
+            pred = np.exp(pred)
+        true = np.array([y_all[test.names[i]] for i in k])
+        win_true.append(true)
+        win_pred.append(pred)
+        for i, name in enumerate(test.names):
+            sel = k == i
+            rows.append({"sequence": name, "fold": fold, "true": y_all[name], "pred": float(pred[sel].mean()),
+                         "n_windows": int(sel.sum())})
+        n_train = len(train.names)
+    bar.close()
+    t, p = np.concatenate(win_true), np.concatenate(win_pred)
+    seq_t, seq_p = [r["true"] for r in rows], [r["pred"] for r in rows]
+    return FitResult(r2_score(seq_t, seq_p), mae(seq_t, seq_p), r2_score(t, p), mae(t, p), rows, n_train,
+                     len(rows), int(t.size), asdict(cfg), history, model)
+
+
+def prediction_figure(result: FitResult, target: str = "target", title: str | None = None):
+    """Predicted vs true per held-out sequence (with the identity line)."""
+    from matplotlib.figure import Figure
+
+    t = np.array([r["true"] for r in result.sequences])
+    p = np.array([r["pred"] for r in result.sequences])
+    fig = Figure(figsize=(4.6, 4.4), layout="constrained")
+    ax = fig.subplots()
+    lo, hi = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
+    pad = 0.05 * (hi - lo or 1.0)
+    ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="0.6", linestyle="--", linewidth=1)
+    folds = np.array([r["fold"] for r in result.sequences])
+    colour = {"c": folds, "cmap": "tab10"} if folds.max() > 0 else {"color": "tab:blue"}
+    ax.scatter(t, p, s=28, edgecolor="k", linewidth=0.4, **colour)
+    ax.set_xlabel(f"true {target}")
+    ax.set_ylabel(f"predicted {target}")
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.set_aspect("equal")
+    ax.set_title(title or f"held-out sequences: R$^2$ {result.r2:.3f}, MAE {result.mae:.3g}", fontsize=9)
+    return fig
+
+
+def save_sequence_model(path: Any, model: LatentLSTM, **extra: Any) -> None:
+    """Save a trained :class:`LatentLSTM` (config + state) atomically; loads with weights_only=True."""
+    from aecnn.checkpoint import atomic_save
+
+    atomic_save({"format": "aecnn-sequence-model", "config": model.get_config(),
+                 "model": {k: v.cpu() for k, v in model.state_dict().items()}, **extra}, path)
+
+
+def load_sequence_model(path: Any, map_location: str = "cpu") -> LatentLSTM:
+    """Inverse of :func:`save_sequence_model`."""
+    obj = torch.load(path, map_location=map_location, weights_only=True)
+    if not isinstance(obj, dict) or obj.get("format") != "aecnn-sequence-model":
+        raise ValueError(f"{path} is not an aecnn sequence model")
+    model = LatentLSTM.from_config(obj["config"])
+    model.load_state_dict(obj["model"])
+    return model.eval()
+
+
+__all__ = ["FitConfig", "FitResult", "fit_sequence_model", "load_sequence_model", "mae", "predict_windows",
+           "prediction_figure", "r2_score", "save_sequence_model"]

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from aecnn.cli import main
+from aecnn.inference.embed import save_embeddings
+from aecnn.sequence import FitConfig, fit_sequence_model, load_sequence_model, r2_score
+
+
+def synthetic_latents(n_seq: int = 20, t: int = 24, dim: int = 12, seed: int = 0):
+    """Latents whose level and drift over time are a known function of the sequence's target."""
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=dim)
+    w /= np.linalg.norm(w)
+    u = np.roll(w, 3)
+    seqs, targets = {}, {}
+    for s in range(n_seq):
+        y = float(rng.uniform(0.5, 5.0))
+        steps = np.arange(t)[:, None]
+        seqs[f"seq_{s:03d}"] = (rng.normal(scale=0.3, size=(t, dim)) + y * w + 0.05 * y * steps * u).astype(np.float32)
+        targets[f"seq_{s:03d}"] = y
+    return seqs, targets
+
+
+FAST = {"window": 8, "stride": 4, "hidden_size": 32, "epochs": 25, "lr": 5e-3}
+
+
+def test_fit_predicts_known_function_on_held_out_sequences():
+    seqs, targets = synthetic_latents()
+    res = fit_sequence_model(seqs, targets, FitConfig(**FAST), progress=False)
+    assert res.n_test_sequences == 5 and res.n_train_sequences == 15
+    assert res.r2 > 0.9, res.line()
+    assert res.mae < 0.5
+    held_out = {r["sequence"] for r in res.sequences}
+    assert len(held_out) == 5 and res.history[-1] < res.history[0]
+    assert r2_score([r["true"] for r in res.sequences], [r["pred"] for r in res.sequences]) == pytest.approx(res.r2)
+
+
+def test_kfold_and_log_target_cover_every_sequence():
+    seqs, targets = synthetic_latents(n_seq=12)
+    res = fit_sequence_model(seqs, targets, FitConfig(**{**FAST, "epochs": 15}, folds=3, log_target=True),
+                             progress=False)
+    assert sorted(r["sequence"] for r in res.sequences) == sorted(seqs)
+    assert {r["fold"] for r in res.sequences} == {0, 1, 2}
+    assert res.r2 > 0.7, res.line()
+
+
+def test_fit_sequence_cli_writes_results(tmp_path, capsys):
+    seqs, targets = synthetic_latents()
+    names = [n for n in seqs for _ in range(len(seqs[n]))]
+    frames = [i for n in seqs for i in range(len(seqs[n]))]
+    lat = save_embeddings(tmp_path / "lat.h5" if _has_h5py() else tmp_path / "lat.npz",
+                          np.concatenate(list(seqs.values())), [f"crops/{n}" for n in names], frames)
+    csv_path = tmp_path / "metadata.csv"
+    with open(csv_path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["sequence", "viscosity", "volume"])
+        w.writerows([n, y, 1.0] for n, y in targets.items())
+    out = tmp_path / "fit"
+    rc = main(["fit-sequence", str(lat), str(csv_path), "--out", str(out), "--window", "8", "--stride", "4",
+               "--hidden", "32", "--epochs", "25", "--lr", "5e-3", "--no-progress"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "held-out sequences: R2" in text and "20 sequences with viscosity" in text
+    res = json.loads((out / "results.json").read_text())
+    assert res["r2"] > 0.9 and res["target"] == "viscosity" and len(res["sequences"]) == 5
+    assert (out / "pred_vs_true.png").stat().st_size > 1000
+    with open(out / "predictions.csv", newline="") as fh:
+        assert len(list(csv.DictReader(fh))) == 5
+    model = load_sequence_model(out / "sequence_model.pt")
+    assert model.config.latent_size == 12 and model.config.head == "v1"
+
+
+def _has_h5py() -> bool:
+    try:
+        import h5py  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("case", ["missing-latents", "bad-column", "unwritable", "not-latents"])
+def test_fit_sequence_bad_inputs(case, tmp_path, capsys):
+    seqs, targets = synthetic_latents(n_seq=4, t=10)
+    lat = save_embeddings(tmp_path / "lat.npz", np.concatenate(list(seqs.values())),
+                          [n for n in seqs for _ in range(10)], [i for _ in seqs for i in range(10)])
+    csv_path = tmp_path / "t.csv"
+    csv_path.write_text("sequence,viscosity\n" + "".join(f"{n},{y}\n" for n, y in targets.items()))
+    argv = ["fit-sequence", str(lat), str(csv_path), "--epochs", "1", "--window", "4", "--no-progress"]
+    if case == "missing-latents":
+        argv[1], expect = str(tmp_path / "none.npz"), "latent file not found"
+    elif case == "bad-column":
+        argv += ["--target", "mu"]
+        expect = "no column 'mu'"
+    elif case == "unwritable":
+        (tmp_path / "f").write_text("x")
+        argv += ["--out", str(tmp_path / "f" / "out")]
+        expect = "cannot write"
+    else:
+        (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04junk")
+        argv[1], expect = str(tmp_path / "junk.npz"), "not a readable latent file"
+    rc = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.startswith("aecnn fit-sequence: error: ") and expect in err
+    assert "Traceback" not in err and len(err.splitlines()) == 1
