@@ -1,0 +1,106 @@
+"""``aecnn eval-quality``: the quality benchmark (PCA, V1, seed bottleneck, aecnn presets).
+
+Examples::
+
+    aecnn eval-quality --quick --out /tmp/q                      # CPU smoke run, < 1 min
+    aecnn eval-quality --device cuda --out results/ --real-dir ../shared/data/droplet_frames
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import logging
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+from aecnn.models import PRESETS
+
+DEFAULT_REAL = ("../shared/data/droplet_frames", ".device_data/droplet_frames")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quick", action="store_true", help="CPU smoke run at toy sizes (< 60 s), for CI")
+    p.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N (--quick: cpu)")
+    p.add_argument("--out", "-o", required=True, help="output folder (results.json, results.md, figures)")
+    p.add_argument("--latents", nargs="+", type=int, help="crop latent sizes (default 128 512 2048)")
+    p.add_argument("--strip-latents", nargs="+", type=int, help="strip latent sizes (default 512)")
+    p.add_argument("--reference-latent", type=int, help="latent of the target comparisons (default 512)")
+    p.add_argument("--images-seen", type=int, help="images each network sees on crops (default: fitted to "
+                   "--train-budget from measured throughput)")
+    p.add_argument("--strip-images-ratio", type=float, help="strip images seen as a fraction of --images-seen "
+                   "(default 0.25)")
+    p.add_argument("--seconds", type=float, help="training seconds of the same-time comparison (default: the "
+                   "time aecnn conv took for its images at the reference latent)")
+    p.add_argument("--train-budget", type=float, help="seconds of training to fit --images-seen to (default 170)")
+    p.add_argument("--deadline", type=float, help="skip runs that would end after this many seconds")
+    p.add_argument("--preset", choices=list(PRESETS), help="aecnn preset (default small; --quick: tiny)")
+    p.add_argument("--kinds", nargs="+", choices=("crop", "strip"), help="frame kinds (default both)")
+    p.add_argument("--methods", nargs="+", help="subset of pca v1 seed aecnn-conv aecnn-spatial")
+    p.add_argument("--train-sequences", type=int, help="synthetic training sequences (default 192)")
+    p.add_argument("--val-sequences", type=int, help="held-out synthetic sequences (default 64)")
+    p.add_argument("--batch-size", type=int, help="training batch (default 64)")
+    p.add_argument("--seq-workers", type=int, help="processes for the sequence-stage fits (default 8; 0 inline)")
+    p.add_argument("--real-dir", default=None, help="folder of real frames to evaluate on (default: the first of "
+                   f"{', '.join(DEFAULT_REAL)} that exists; skipped when none)")
+    p.add_argument("--no-real", action="store_true", help="skip the real-frame evaluation")
+    p.add_argument("--commit", default=None, help="git commit to record (default: git rev-parse, if available)")
+    p.add_argument("--no-figures", action="store_true", help="write only results.json and results.md")
+
+
+def _config(args: argparse.Namespace):
+    from aecnn.quality.bench import BenchConfig
+
+    given = {
+        "device": args.device, "latents": tuple(args.latents) if args.latents else None,
+        "strip_latents": tuple(args.strip_latents) if args.strip_latents else None,
+        "reference_latent": args.reference_latent, "images_seen": args.images_seen,
+        "strip_images_ratio": args.strip_images_ratio, "seconds": args.seconds, "train_budget_s": args.train_budget,
+        "deadline_s": args.deadline, "preset": args.preset, "kinds": tuple(args.kinds) if args.kinds else None,
+        "methods": tuple(args.methods) if args.methods else None, "train_sequences": args.train_sequences,
+        "val_sequences": args.val_sequences, "batch_size": args.batch_size, "seq_workers": args.seq_workers}
+    over = {k: v for k, v in given.items() if v is not None}
+    if args.latents and args.reference_latent is None:
+        over["reference_latent"] = 512 if 512 in args.latents else args.latents[0]
+    if args.latents and not args.strip_latents:
+        over["strip_latents"] = (over["reference_latent"],)
+    real = None if args.no_real else (args.real_dir or next((d for d in DEFAULT_REAL if Path(d).is_dir()), None))
+    over["real_dir"] = real
+    return BenchConfig.quick(**over) if args.quick else BenchConfig(**over)
+
+
+def _env(commit: str | None) -> dict:
+    import torch
+
+    if commit is None:
+        try:
+            commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                    timeout=5, check=True).stdout.strip() or None
+        except (OSError, subprocess.SubprocessError):
+            commit = None
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"torch": torch.__version__, "python": platform.python_version(), "gpu": gpu, "commit": commit,
+            "date": datetime.date.today().isoformat(), "argv": sys.argv}
+
+
+def run(args: argparse.Namespace) -> int:
+    from aecnn.quality.bench import run_benchmark
+    from aecnn.quality.report import markdown_table, targets, write_figures, write_report
+
+    cfg = _config(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("aecnn.quality").setLevel(logging.INFO)
+    results, samples = run_benchmark(cfg, progress_path=out / "results.json")
+    results["meta"]["env"] = _env(args.commit)
+    paths = write_report(results, samples, out, figures=False)
+    print(markdown_table(results))
+    print()
+    print(targets(results), flush=True)
+    if not args.no_figures:
+        paths += write_figures(results, samples, out)
+    print(f"\nwrote {', '.join(str(p) for p in paths)}")
+    return 0

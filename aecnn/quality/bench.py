@@ -1,0 +1,517 @@
+"""The quality benchmark: PCA, the users' V1, the seed's 4x4 bottleneck and aecnn's presets,
+trained under the same budget on held-out synthetic droplet sequences, then scored on
+reconstruction (PSNR, SSIM, outline-band PSNR), speed, the sequence stage's R^2 and the real
+frames.
+
+::
+
+    synthetic train/val sequences (different seeds) --+--> PCA (exact, fp32)        --+
+      crops 201x201, strips 152x1280, viscosity/seq   +--> V1, seed, aecnn conv/spat. -+-> val metrics,
+                                                          same loop, same budget:        latents -> R^2,
+                                                          N images seen | S seconds      real frames
+
+Budgets: every network at one frame size sees the same number of images ``N`` (strips see
+``strip_images_ratio * N``); separately, at the reference latent, V1 (``seconds_methods``) gets
+the same GPU seconds ``S`` as aecnn conv took for its N images (or ``--seconds``, and then aecnn
+conv is trained for S seconds too). All latents are run for ``all_latent_methods``; the other
+networks (aecnn spatial) at the reference latent only. ``N`` is fitted to ``train_budget_s`` from measured throughputs when not given.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+import torch
+
+from aecnn.baselines.v1 import V1_SIZE, AutoencoderV1
+from aecnn.models import create_autoencoder, preset_config
+from aecnn.quality import data as qdata
+from aecnn.quality.loop import EvalResult, evaluate, model_codec, throughput, train
+from aecnn.quality.pca import PCA
+from aecnn.quality.seqstage import sequence_scores
+
+log = logging.getLogger(__name__)
+METHODS = ("pca", "v1", "seed", "aecnn-conv", "aecnn-spatial")
+NETWORKS = METHODS[1:]
+KINDS = ("crop", "strip")
+SEQ_TIMEOUT_S = 900.0  # longest wait for one sequence-stage fit when no deadline is set
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What :func:`run_benchmark` does. Sizes are (H, W)."""
+
+    preset: str = "small"
+    model_overrides: tuple[tuple[str, object], ...] = ()
+    latents: tuple[int, ...] = (128, 512, 2048)
+    strip_latents: tuple[int, ...] = (512,)
+    reference_latent: int = 512
+    kinds: tuple[str, ...] = KINDS
+    methods: tuple[str, ...] = METHODS
+    images_seen: int | None = None
+    strip_images_ratio: float = 0.25
+    seconds: float | None = None
+    seconds_methods: tuple[str, ...] = ("v1",)
+    all_latent_methods: tuple[str, ...] = ("v1", "seed", "aecnn-conv")
+    train_budget_s: float = 170.0
+    deadline_s: float | None = None
+    batch_size: int = 64
+    lr: float = 2e-3
+    train_sequences: int = 192
+    val_sequences: int = 64
+    frames_per_sequence: int = 32
+    crop_size: tuple[int, int] = (201, 201)
+    strip_size: tuple[int, int] = (152, 1280)
+    seed: int = 0
+    device: str = "auto"
+    real_dir: str | None = None
+    lstm_epochs: int | None = None
+    seq_workers: int = 8
+    warmup_steps: int = 3
+    min_images: int = 0
+
+    def __post_init__(self) -> None:
+        bad = [m for m in (*self.methods, *self.seconds_methods, *self.all_latent_methods) if m not in METHODS]
+        if bad:
+            raise ValueError(f"unknown method(s) {bad}; valid: {', '.join(METHODS)}")
+        if any(k not in KINDS for k in self.kinds):
+            raise ValueError(f"kinds must be among {KINDS}, got {self.kinds}")
+        if any(int(n) < 1 for n in (*self.latents, *self.strip_latents)):
+            raise ValueError(f"latent sizes must be positive, got {self.latents}, {self.strip_latents}")
+        if self.reference_latent not in self.latents:
+            raise ValueError(f"reference_latent {self.reference_latent} must be one of --latents {self.latents}")
+        if self.images_seen is not None and self.images_seen < self.batch_size:
+            raise ValueError(f"images_seen must be at least one batch ({self.batch_size}), got {self.images_seen}")
+        if self.seconds is not None and self.seconds <= 0:
+            raise ValueError(f"seconds must be positive, got {self.seconds}")
+
+    @classmethod
+    def quick(cls, **overrides) -> BenchConfig:
+        """CPU smoke configuration: every method and both kinds at toy sizes (well under a minute)."""
+        base = {"preset": "tiny", "model_overrides": (("channel_config", (8, 16, 32)),), "latents": (32,),
+                "strip_latents": (32,), "reference_latent": 32, "images_seen": 32, "strip_images_ratio": 0.5,
+                "seconds_methods": ("v1",), "all_latent_methods": ("v1", "seed", "aecnn-conv", "aecnn-spatial"),
+                "batch_size": 8, "train_sequences": 5, "val_sequences": 2, "frames_per_sequence": 8,
+                "strip_size": (64, 384), "lstm_epochs": 2, "seq_workers": 0, "warmup_steps": 0, "device": "cpu"}
+        base.update(overrides)
+        return cls(**base)
+
+
+@dataclass
+class Run:
+    """One trained-and-scored method: the spec plus its results."""
+
+    kind: str
+    method: str
+    latent: int
+    budget: str  # "images" | "seconds"
+    status: str = "pending"
+    note: str = ""
+    params: int = 0
+    images_seen: int = 0
+    train_seconds: float = math.nan
+    train_ips: float = math.nan
+    final_loss: float = math.nan
+    metrics: dict = field(default_factory=dict)
+    real_metrics: dict = field(default_factory=dict)
+    r2_lstm: float = math.nan
+    r2_ridge: float = math.nan
+
+    @property
+    def key(self) -> tuple:
+        return self.kind, self.method, self.latent, self.budget
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {name}: CUDA is not available here; use --device cpu")
+    return dev
+
+
+def build_model(method: str, preset: str, size: tuple[int, int], latent: int,
+                overrides: dict | None = None) -> torch.nn.Module:
+    """The network of ``method`` for frames of ``size`` with ``latent`` values; ``overrides``
+    are aecnn config fields applied to the preset (the seed bottleneck and aecnn alike)."""
+    over = dict(overrides or {})
+    if method == "v1":
+        if tuple(size) != V1_SIZE:
+            raise ValueError(f"V1 only takes 201x201 frames, not {size}")
+        return AutoencoderV1(embedding_dim=latent)
+    if method == "seed":  # pool every feature map to 4x4, then linear
+        c_last = preset_config(preset, size, **over).channel_config[-1]
+        return create_autoencoder(preset, size, latent_size=latent, bottleneck_grid=(4, 4),
+                                  bottleneck_channels=c_last, **over)
+    if method == "aecnn-conv":
+        return create_autoencoder(preset, size, latent_size=latent, **over)
+    if method == "aecnn-spatial":
+        return create_autoencoder(preset, size, latent_size=latent, latent_strategy="spatial", **over)
+    raise ValueError(f"not a network: {method!r}")
+
+
+def plan(cfg: BenchConfig) -> list[Run]:
+    """Runs in priority order: what the targets need first, so a deadline drops the rest."""
+    ref, runs = cfg.reference_latent, []
+    nets = [m for m in ("aecnn-conv", "aecnn-spatial", "seed", "v1") if m in cfg.methods]
+
+    def add(kind: str, latent: int, budget: str, methods: list[str]) -> None:
+        for m in methods:
+            if kind == "strip" and m == "v1":
+                continue
+            runs.append(Run(kind, m, latent, budget))
+
+    if "crop" in cfg.kinds:
+        add("crop", ref, "images", nets)
+        add("crop", ref, "seconds", [m for m in nets if m in cfg.seconds_methods
+                                     or (m == "aecnn-conv" and cfg.seconds is not None)])
+    if "strip" in cfg.kinds and ref in cfg.strip_latents:
+        add("strip", ref, "images", nets)
+    rest = [m for m in nets if m in cfg.all_latent_methods]
+    if "crop" in cfg.kinds:
+        for lat in cfg.latents:
+            if lat != ref:
+                add("crop", lat, "images", rest)
+    if "strip" in cfg.kinds:
+        for lat in cfg.strip_latents:
+            if lat != ref:
+                add("strip", lat, "images", rest)
+    return runs
+
+
+class Benchmark:
+    """Holds the data and runs the plan; see :func:`run_benchmark`."""
+
+    def __init__(self, cfg: BenchConfig) -> None:
+        self.cfg = cfg
+        self.t_start = time.perf_counter()
+        self.device = resolve_device(cfg.device)
+        self.runs: list[Run] = []
+        self.meta: dict = {"config": _jsonable(asdict(cfg))}
+        self.samples: dict = {}  # figures: (kind, method, latent) -> recon arrays
+        self.pool = None  # multiprocessing Pool; False once it failed to start
+        self.futures: dict[tuple, object] = {}  # run key -> AsyncResult
+        self.seq_args: dict[tuple, tuple] = {}  # kept to score in-process if a worker fails
+        self.progress_path = None  # results.json rewritten after every run when set
+
+    # ------------------------------------------------------------------ helpers
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t_start
+
+    def _sizes(self, kind: str) -> tuple[int, int]:
+        return self.cfg.crop_size if kind == "crop" else self.cfg.strip_size
+
+    def _prepare_data(self) -> None:
+        c = self.cfg
+        t = time.perf_counter()
+        train = qdata.make_split(c.train_sequences, c.frames_per_sequence, c.strip_size, c.crop_size, c.seed)
+        val = qdata.make_split(c.val_sequences, c.frames_per_sequence, c.strip_size, c.crop_size, c.seed + 1000)
+        self.meta["data_seconds"] = time.perf_counter() - t
+        self.y_train, self.y_val = train["crop"].viscosity, val["crop"].viscosity
+        self.train = {k: torch.from_numpy(train[k].frames).to(self.device) for k in c.kinds}
+        self.val = {k: torch.from_numpy(val[k].frames).to(self.device) for k in c.kinds}
+        t_per = c.frames_per_sequence
+        self.keep = sorted({min(i * t_per + j, c.val_sequences * t_per - 1) for i, j in
+                            ((0, 0), (1, t_per // 2), (2, t_per - 1), (3, t_per // 4))})
+        self.samples["val"] = {k: val[k].frames[self.keep] for k in c.kinds}
+        real = qdata.load_real_frames(c.real_dir)
+        self.real, self.real_region = {}, {}
+        if real is not None:
+            frames, names = real
+            self.meta["real_frames"] = names
+            if "crop" in c.kinds:
+                self.real["crop"] = qdata.real_crops(frames, c.crop_size)
+                self.real_region["crop"] = None
+            if "strip" in c.kinds:
+                self.real["strip"], self.real_region["strip"] = qdata.real_strips(frames, c.strip_size)
+            self.samples["real"] = dict(self.real)
+        self.meta["frames"] = {k: {"train": int(self.train[k].shape[0]), "val": int(self.val[k].shape[0]),
+                                   "size": list(self.train[k].shape[1:])} for k in c.kinds}
+        log.info("data ready in %.1f s: %s", self.meta["data_seconds"],
+                 {k: tuple(v.shape) for k, v in self.train.items()})
+
+    def _score_sequences(self, run: Run, train_lat: np.ndarray, val_lat: np.ndarray) -> None:
+        """R^2 of the sequence stage, in worker processes (the LSTM fits run on the CPU while
+        the GPU trains the next network) or, without workers, right here."""
+        c = self.cfg
+        args = (train_lat, self.y_train, val_lat, self.y_val, c.frames_per_sequence, c.lstm_epochs, 1)
+        if c.seq_workers > 0 and _can_spawn() and self.pool is not False:
+            try:
+                if self.pool is None:
+                    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+                        os.environ[var] = "1"
+                    import multiprocessing as mp
+                    self.pool = mp.get_context("spawn").Pool(c.seq_workers)
+                self.futures[run.key] = self.pool.apply_async(sequence_scores, args)
+                self.seq_args[run.key] = args
+                return
+            except Exception:
+                log.exception("sequence-stage workers unavailable; scoring in the main process")
+                self.pool = False
+        scores = sequence_scores(*args)
+        run.r2_lstm, run.r2_ridge = scores["r2_lstm"], scores["r2_ridge"]
+
+    def _score(self, run: Run, codec, kind: str) -> None:
+        bs = self.cfg.batch_size  # the training batch: cuDNN's autotuned algorithms are reused
+        ev: EvalResult = evaluate(codec, self.val[kind], keep=self.keep, batch=bs)
+        run.metrics = ev.metrics
+        self.samples[(kind, run.method, run.latent, run.budget)] = {"val": ev.recon}
+        tr = evaluate(codec, self.train[kind], decode=False, batch=bs)
+        self._score_sequences(run, tr.latents, ev.latents)
+        if kind in self.real:
+            frames = torch.from_numpy(self.real[kind]).to(self.device)
+            rv = evaluate(codec, frames, keep=list(range(len(frames))), region=self.real_region[kind], batch=bs)
+            run.real_metrics = rv.metrics
+            self.samples[(kind, run.method, run.latent, run.budget)]["real"] = rv.recon
+
+    # ------------------------------------------------------------------ PCA
+    def _run_pca(self, kind: str, latents: tuple[int, ...]) -> None:
+        frames = self.train[kind]
+        k = min(max(latents), frames.shape[0])
+        t = time.perf_counter()
+        pca = PCA(k).fit(frames)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        fit_s = time.perf_counter() - t
+        for lat in latents:
+            for budget in ("images", "seconds") if lat == self.cfg.reference_latent and kind == "crop" else ("images",):
+                run = Run(kind, "pca", lat, budget, params=int(pca.components[:, :lat].numel() + pca.mean.numel()),
+                          images_seen=int(frames.shape[0]), train_seconds=fit_s,
+                          train_ips=frames.shape[0] / fit_s, note="closed form, one pass (exact, fp32)")
+                self.runs.append(run)
+                if budget == "seconds":  # same fit; listed so the seconds table is complete
+                    src = next(r for r in self.runs if r.key == (kind, "pca", lat, "images"))
+                    run.metrics, run.real_metrics, run.status = src.metrics, src.real_metrics, "ok"
+                    run.note = "same fit as the images row"
+                    self.futures[run.key] = self.futures.get(src.key)
+                    run.r2_lstm, run.r2_ridge = src.r2_lstm, src.r2_ridge
+                    continue
+                if lat > k:
+                    run.status, run.note = "skipped", f"PCA has at most {k} components here"
+                    continue
+                codec = _pca_codec(pca, lat)
+                self._score(run, codec, kind)
+                run.status = "ok"
+                log.info("%s pca L=%d: %.2f dB (fit %.1f s)", kind, lat, run.metrics["psnr"], fit_s)
+        del pca
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+    # ------------------------------------------------------------------ budgets
+    def _calibrate(self, runs: list[Run]) -> dict[tuple[str, str], float]:
+        ips: dict[tuple[str, str], float] = {}
+        for run in runs:
+            fam = (run.kind, run.method)
+            if fam in ips:
+                continue
+            try:
+                model = build_model(run.method, self.cfg.preset, self._sizes(run.kind), run.latent,
+                                    dict(self.cfg.model_overrides)).to(self.device)
+                ips[fam] = throughput(model, self.train[run.kind], batch=self.cfg.batch_size)
+                del model
+            except Exception as exc:  # noqa: BLE001 - report and go on
+                log.warning("calibration of %s failed: %s", fam, exc)
+        self.meta["calibrated_images_per_s"] = {f"{k}/{m}": v for (k, m), v in ips.items()}
+        log.info("calibrated training images/s: %s [%.0f s]",
+                 ", ".join(f"{k}/{m} {v:.0f}" for (k, m), v in ips.items()), self.elapsed())
+        return ips
+
+    def _fit_budget(self, runs: list[Run], ips: dict) -> tuple[int, float | None]:
+        c = self.cfg
+        if c.images_seen is not None:
+            return c.images_seen, c.seconds
+        ref_ips = ips.get(("crop", "aecnn-conv"))
+        coef, fixed = 0.0, 0.0
+        for r in runs:
+            v = ips.get((r.kind, r.method))
+            if not v:
+                continue
+            n_eval = len(self.train[r.kind]) * 0.5 + len(self.val[r.kind])
+            fixed += n_eval / (3 * v) + 1.0
+            if r.budget == "seconds":
+                if c.seconds is not None:
+                    fixed += c.seconds
+                elif ref_ips:
+                    coef += 1.0 / ref_ips
+            else:
+                coef += (c.strip_images_ratio if r.kind == "strip" else 1.0) / v
+        n = int((c.train_budget_s - fixed) / coef) if coef else c.batch_size * 50
+        n = max(n, c.min_images, c.batch_size * 20)
+        n -= n % c.batch_size
+        self.meta["budget_fit"] = {"train_budget_s": c.train_budget_s, "fixed_s": fixed, "coef": coef}
+        return n, c.seconds
+
+    # ------------------------------------------------------------------ main
+    def run(self) -> dict:
+        c = self.cfg
+        torch.manual_seed(c.seed)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        self._prepare_data()
+        for kind in c.kinds:
+            if "pca" in c.methods:
+                try:
+                    self._run_pca(kind, c.latents if kind == "crop" else c.strip_latents)
+                except Exception as exc:
+                    log.exception("PCA on %s failed", kind)
+                    self.runs.append(Run(kind, "pca", c.reference_latent, "images", status="error",
+                                         note=f"{type(exc).__name__}: {exc}"))
+        self._save_progress()
+        todo = plan(c)
+        ips = self._calibrate(todo) if c.images_seen is None else {}
+        n_images, seconds = self._fit_budget(todo, ips)
+        self.meta.update(images_seen=n_images, strip_images_seen=_strip_images(c, n_images))
+        log.info("budget: %d images (crops), %d (strips); seconds budget %s", n_images,
+                 _strip_images(c, n_images), f"{seconds:.1f}" if seconds else "= aecnn conv's time")
+        for run in todo:
+            self.runs.append(run)
+            if run.budget == "seconds" and seconds is None:
+                ref = next((r for r in self.runs if r.key == ("crop", "aecnn-conv", c.reference_latent, "images")
+                            and r.status == "ok"), None)
+                if ref is None:
+                    run.status, run.note = "skipped", "no aecnn conv reference time"
+                    continue
+                seconds = ref.train_seconds
+                self.meta["seconds"] = seconds
+            self._train_and_score(run, n_images, seconds, ips)
+            self._save_progress()
+        if "crop" in c.kinds and seconds is not None and c.seconds is None:
+            src = next((r for r in self.runs if r.key == ("crop", "aecnn-conv", c.reference_latent, "images")), None)
+            if src is not None and src.status == "ok":
+                alias = replace(src, budget="seconds", note="same run as the images row (it defines S)")
+                self.runs.append(alias)
+                self.futures[alias.key] = self.futures.get(src.key)
+        self._collect_sequence_scores()
+        self.meta["total_seconds"] = self.elapsed()
+        return {"meta": self.meta, "runs": [_jsonable(asdict(r)) for r in self.runs]}
+
+    def _train_and_score(self, run: Run, n_images: int, seconds: float | None, ips: dict) -> None:
+        c = self.cfg
+        images = _strip_images(c, n_images) if run.kind == "strip" else n_images
+        v = ips.get((run.kind, run.method))
+        est = (seconds if run.budget == "seconds" else images / v) if v else 0.0
+        if c.deadline_s is not None and self.elapsed() + est * 1.15 + 5 > c.deadline_s:
+            run.status, run.note = "skipped", f"deadline ({c.deadline_s:.0f} s) before this run"
+            log.warning("skip %s: deadline", run.key)
+            return
+        try:
+            torch.manual_seed(c.seed)
+            model = build_model(run.method, c.preset, self._sizes(run.kind), run.latent, dict(c.model_overrides))
+            run.params = sum(p.numel() for p in model.parameters())
+            model.to(self.device)
+            budget = {"seconds": seconds} if run.budget == "seconds" else {"images": images}
+            st = train(model, self.train[run.kind], batch=c.batch_size, lr=c.lr, seed=c.seed,
+                       warmup_steps=c.warmup_steps, **budget)
+            run.images_seen, run.train_seconds, run.train_ips, run.final_loss = (
+                st.images_seen, st.seconds, st.images_per_s, st.final_loss)
+            self._score(run, model_codec(model), run.kind)
+            run.status = "ok"
+            log.info("%s %s L=%d (%s): %d img in %.1f s (%.0f img/s), loss %.2e, val %.2f dB, SSIM %.4f, "
+                     "band %.2f dB, real %s dB [%.0f s]", run.kind, run.method, run.latent, run.budget,
+                     st.images_seen, st.seconds, st.images_per_s, st.final_loss, run.metrics["psnr"],
+                     run.metrics["ssim"], run.metrics["band_psnr"],
+                     f"{run.real_metrics['psnr']:.2f}" if run.real_metrics else "-", self.elapsed())
+        except Exception as exc:
+            run.status, run.note = "error", f"{type(exc).__name__}: {exc}"
+            log.exception("run %s failed", run.key)
+        finally:
+            model = None
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+
+    def _collect_sequence_scores(self) -> None:
+        from multiprocessing import TimeoutError as PoolTimeout
+
+        if not self.futures:
+            return
+        for run in self.runs:
+            fut = self.futures.get(run.key)
+            if fut is None:
+                continue
+            left = SEQ_TIMEOUT_S if self.cfg.deadline_s is None else max(
+                1.0, self.cfg.deadline_s + 30 - self.elapsed())
+            try:
+                scores = fut.get(timeout=left)
+            except PoolTimeout:
+                scores = {"r2_lstm": math.nan, "r2_ridge": math.nan}
+                run.note = (run.note + "; " if run.note else "") + "LSTM R2 not finished by the deadline"
+                args = self._args_for(run)
+                if args is not None:
+                    scores["r2_ridge"] = sequence_scores(*args, lstm=False)["r2_ridge"]
+            except Exception as exc:  # noqa: BLE001 - a worker failed: score here instead
+                log.warning("sequence-stage worker failed for %s (%s); scoring in the main process", run.key, exc)
+                args = self._args_for(run)
+                late = self.cfg.deadline_s is not None and self.elapsed() > self.cfg.deadline_s + 30
+                scores = sequence_scores(*args, lstm=not late) if args is not None else {}
+            run.r2_lstm = scores.get("r2_lstm", math.nan)
+            run.r2_ridge = scores.get("r2_ridge", math.nan)
+        if self.pool:  # unfinished fits are abandoned: end the workers, or exit would wait for them
+            self.pool.terminate()
+            self.pool.join()
+
+    def _args_for(self, run: Run) -> tuple | None:
+        fut = self.futures.get(run.key)
+        return next((a for k, a in self.seq_args.items() if self.futures.get(k) is fut), None)
+
+    def _save_progress(self) -> None:
+        if self.progress_path is None:
+            return
+        import json
+
+        try:
+            self.progress_path.write_text(json.dumps(
+                {"meta": _jsonable(self.meta), "runs": [_jsonable(asdict(r)) for r in self.runs], "partial": True}))
+        except OSError:
+            log.warning("could not write %s", self.progress_path)
+
+
+def _can_spawn() -> bool:
+    """Spawned workers re-import ``__main__``; ``python -m aecnn`` runs the CLI at import time."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return getattr(spec, "name", None) != "aecnn.__main__"
+
+
+def _strip_images(cfg: BenchConfig, n: int) -> int:
+    m = int(n * cfg.strip_images_ratio)
+    return max(cfg.batch_size, m - m % cfg.batch_size)
+
+
+def _pca_codec(pca: PCA, latent: int):
+    def enc(x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(x.device.type, enabled=False):
+            return pca.encode(x, latent)
+
+    def dec(z: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        with torch.autocast(z.device.type, enabled=False):
+            return pca.decode(z, latent)
+
+    return enc, dec
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, (np.floating, np.integer)):
+        return _jsonable(obj.item())
+    return obj
+
+
+def run_benchmark(cfg: BenchConfig, progress_path=None) -> tuple[dict, dict]:
+    """Run everything; returns (results as JSON-ready dict, samples for the figures).
+
+    With ``progress_path``, the partial results are written there after every run (so a run
+    cut short still leaves its numbers)."""
+    bench = Benchmark(cfg)
+    bench.progress_path = progress_path
+    results = bench.run()
+    return results, bench.samples

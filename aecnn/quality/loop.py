@@ -1,0 +1,196 @@
+"""Training and evaluation loops of the quality benchmark, shared by every method.
+
+Every network gets the same loop: frames kept on the device as uint8, a fresh permutation
+per epoch, batches scaled to [0, 1], MSE loss, AdamW with linear warm-up and cosine decay to
+zero over the budget, gradient clipping at 1, and on CUDA bf16 autocast and channels_last.
+The budget is either a number of images seen or a number of seconds of training (measured
+after a short warm-up whose updates are thrown away, so cuDNN autotuning is not counted).
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from aecnn.quality.metrics import band_psnr, psnr, ssim
+
+log = logging.getLogger(__name__)
+WARMUP_FRACTION = 0.03
+
+
+@dataclass
+class TrainStats:
+    images_seen: int
+    seconds: float
+    images_per_s: float
+    final_loss: float
+
+
+def _autocast(device: torch.device):
+    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _lr_factor(progress: float) -> float:
+    p = min(max(progress, 0.0), 1.0)
+    return min(1.0, (p + 1e-9) / WARMUP_FRACTION) * 0.5 * (1.0 + math.cos(math.pi * p))
+
+
+class _Batches:
+    """Random batches without replacement within an epoch, drawn on the frames' device."""
+
+    def __init__(self, frames: torch.Tensor, batch: int, generator: torch.Generator) -> None:
+        self.frames, self.batch, self.gen = frames, batch, generator
+        self.perm, self.pos = None, 0
+
+    def next(self) -> torch.Tensor:
+        n = self.frames.shape[0]
+        if self.perm is None or self.pos + self.batch > n:
+            self.perm = torch.randperm(n, device=self.frames.device, generator=self.gen)
+            self.pos = 0
+        idx = self.perm[self.pos:self.pos + self.batch]
+        self.pos += self.batch
+        x = self.frames[idx].unsqueeze(1).float().mul_(1.0 / 255.0)  # (B, 1, H, W)
+        return x.contiguous(memory_format=torch.channels_last)
+
+
+def _optimizer(model: nn.Module, lr: float, device: torch.device) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4, fused=device.type == "cuda")
+
+
+def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, seconds: float | None = None,
+          batch: int = 64, lr: float = 2e-3, seed: int = 0, warmup_steps: int = 3) -> TrainStats:
+    """Train ``model`` in place on ``frames`` ``(N, H, W)`` uint8 (on the training device) for
+    ``images`` images or ``seconds`` seconds (exactly one of them).
+
+    Raises:
+        ValueError: if neither or both budgets are given, or a budget is not positive.
+    """
+    if (images is None) == (seconds is None):
+        raise ValueError("give exactly one of images= or seconds=")
+    if (images is not None and images < 1) or (seconds is not None and seconds <= 0):
+        raise ValueError(f"the budget must be positive, got images={images}, seconds={seconds}")
+    device = frames.device
+    batch = min(batch, frames.shape[0])
+    model.to(device, memory_format=torch.channels_last).train()
+    gen = torch.Generator(device=device).manual_seed(seed)
+    batches = _Batches(frames, batch, gen)
+
+    def step(opt: torch.optim.Optimizer, x: torch.Tensor) -> torch.Tensor:
+        with _autocast(device):
+            out = model(x)
+        loss = F.mse_loss(out.float(), x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return loss.detach()
+
+    if warmup_steps:  # cuDNN autotuning and allocator warm-up; the updates are thrown away
+        state = copy.deepcopy(model.state_dict())
+        opt = _optimizer(model, 0.0, device)
+        for _ in range(warmup_steps):
+            step(opt, batches.next())
+        model.load_state_dict(state)
+        batches.perm = None
+    opt = _optimizer(model, lr, device)
+    total_steps = math.ceil(images / batch) if images is not None else None
+    losses: list[torch.Tensor] = []
+    n_steps = 0
+    _sync(device)
+    t0 = time.perf_counter()
+    while True:
+        progress = n_steps / total_steps if total_steps else (time.perf_counter() - t0) / seconds
+        if progress >= 1.0:
+            break
+        for g in opt.param_groups:
+            g["lr"] = lr * _lr_factor(progress)
+        losses.append(step(opt, batches.next()))
+        n_steps += 1
+        if len(losses) > 20:
+            losses.pop(0)
+    _sync(device)
+    elapsed = time.perf_counter() - t0
+    seen = n_steps * batch
+    final = float(torch.stack(losses).mean()) if losses else math.nan
+    return TrainStats(seen, elapsed, seen / max(elapsed, 1e-9), final)
+
+
+@torch.no_grad()
+def throughput(model: nn.Module, frames: torch.Tensor, batch: int = 64, steps: int = 5, warmup: int = 3) -> float:
+    """Training images/s of ``model`` (a few steps after a warm-up; the model is restored)."""
+    with torch.enable_grad():
+        state = copy.deepcopy(model.state_dict())
+        try:
+            t0 = time.perf_counter()
+            train(model, frames, images=warmup * batch, batch=batch, lr=0.0, warmup_steps=0)
+            s = train(model, frames, images=steps * batch, batch=batch, lr=0.0, warmup_steps=0)
+        finally:
+            model.load_state_dict(state)
+    log.debug("throughput: %.0f img/s (%.1f s with warm-up)", s.images_per_s, time.perf_counter() - t0)
+    return s.images_per_s
+
+
+Codec = tuple[Callable[[torch.Tensor], torch.Tensor], Callable[[torch.Tensor, tuple[int, int]], torch.Tensor]]
+
+
+def model_codec(model: nn.Module) -> Codec:
+    """(encode, decode) of an aecnn model or V1, in eval mode."""
+    model.eval()
+    if hasattr(model, "config"):  # aecnn: decode takes the output size
+        return model.encode, lambda z, size: model.decode(z, size)
+    return model.encode, lambda z, size: model.decode(z)
+
+
+@dataclass
+class EvalResult:
+    metrics: dict[str, float]
+    latents: np.ndarray  # (N, L) float32
+    recon: np.ndarray | None  # (len(keep), H, W) uint8 of the kept frames
+
+
+@torch.no_grad()
+def evaluate(codec: Codec, frames: torch.Tensor, *, decode: bool = True, keep: list[int] | None = None,
+             region: tuple[slice, slice] | None = None, batch: int = 128) -> EvalResult:
+    """Latents of ``frames`` ``(N, H, W)`` uint8 and, with ``decode``, the mean PSNR, SSIM and
+    outline-band PSNR of their reconstructions (taken over ``region`` of each frame if given)
+    plus the reconstructions of the frames ``keep``."""
+    encode, dec = codec
+    device = frames.device
+    size = tuple(frames.shape[1:])
+    sums = {"psnr": [], "ssim": [], "band_psnr": []}
+    latents, recons = [], []
+    keep_set = set(keep or [])
+    for b in range(0, frames.shape[0], batch):
+        x = frames[b:b + batch].unsqueeze(1).float().mul_(1.0 / 255.0).contiguous(memory_format=torch.channels_last)
+        with _autocast(device):
+            z = encode(x)
+        latents.append(z.float().flatten(1).cpu())
+        if not decode:
+            continue
+        with _autocast(device):
+            y = dec(z, size)
+        y = y.float().clamp(0.0, 1.0)
+        xr, yr = (x, y) if region is None else (x[..., region[0], region[1]], y[..., region[0], region[1]])
+        sums["psnr"].append(psnr(yr, xr).cpu())
+        sums["ssim"].append(ssim(yr, xr).cpu())
+        sums["band_psnr"].append(band_psnr(yr, xr).cpu())
+        for i in range(x.shape[0]):
+            if b + i in keep_set:
+                recons.append((b + i, (y[i, 0] * 255.0 + 0.5).to(torch.uint8).cpu().numpy()))
+    metrics = {k: float(np.nanmean(torch.cat(v).numpy())) for k, v in sums.items() if v}
+    recon = np.stack([r for _, r in sorted(recons)]) if recons else None
+    return EvalResult(metrics, torch.cat(latents).numpy(), recon)

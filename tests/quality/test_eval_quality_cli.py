@@ -1,0 +1,50 @@
+"""``aecnn eval-quality --quick`` end to end on the CPU: every method trains and is scored, and
+the table is written, in under a minute."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from aecnn.cli import main
+
+REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "droplet_frames"
+
+
+def test_quick_end_to_end(tmp_path, capsys):
+    real = ["--real-dir", str(REAL)] if REAL.is_dir() else ["--no-real"]
+    t0 = time.perf_counter()
+    rc = main(["eval-quality", "--quick", "--out", str(tmp_path), *real])
+    elapsed = time.perf_counter() - t0
+    assert rc == 0
+    assert elapsed < 60, f"--quick took {elapsed:.0f} s"
+    table = (tmp_path / "results.md").read_text()
+    assert "| frames | budget | latent | method |" in table
+    assert "## Targets" in table
+    results = json.loads((tmp_path / "results.json").read_text())
+    runs = {(r["kind"], r["method"], r["budget"]): r for r in results["runs"]}
+    for method in ("pca", "v1", "seed", "aecnn-conv", "aecnn-spatial"):
+        r = runs[("crop", method, "images")]
+        assert r["status"] == "ok", r
+        assert r["metrics"]["psnr"] > 0 and 0 <= r["metrics"]["ssim"] <= 1
+    assert ("strip", "v1", "images") not in runs  # V1 takes 201x201 only
+    assert runs[("strip", "aecnn-conv", "images")]["status"] == "ok"
+    assert runs[("crop", "v1", "seconds")]["status"] == "ok"
+    assert (tmp_path / "fig_psnr_latent.png").is_file()
+    if REAL.is_dir():
+        assert runs[("crop", "aecnn-conv", "images")]["real_metrics"]["psnr"] > 0
+    assert "| frames |" in capsys.readouterr().out
+
+
+def test_quick_without_real_frames(tmp_path):
+    rc = main(["eval-quality", "--quick", "--out", str(tmp_path), "--real-dir", str(tmp_path / "absent"),
+               "--methods", "pca", "v1", "--kinds", "crop", "--no-figures"])
+    assert rc == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert all(not r["real_metrics"] for r in results["runs"])
+
+
+def test_bad_arguments_are_reported(tmp_path, capsys):
+    rc = main(["eval-quality", "--quick", "--out", str(tmp_path), "--methods", "nope"])
+    assert rc == 2
+    assert "unknown method" in capsys.readouterr().err
