@@ -184,14 +184,11 @@ def output_names(paths: Sequence[Path]) -> list[Path]:
 
 
 def image_metrics(x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Per-image MSE, PSNR (dB, data range 1) and SSIM (11-px Gaussian window) of ``(B,1,H,W)`` pairs."""
-    from pytorch_msssim import ssim
+    """Per-image MSE, PSNR (dB, data range 1, capped) and SSIM of ``(B,1,H,W)`` pairs, ``y`` the
+    reconstruction (clamped to [0, 1], as its PNG is saved)."""
+    from aecnn.metrics import mse, psnr, ssim
 
-    x, y = x.float(), y.float()
-    mse = (x - y).pow(2).flatten(1).mean(1)
-    psnr = torch.where(mse > 0, 10 * torch.log10(1.0 / mse.clamp_min(1e-20)), torch.full_like(mse, PSNR_CAP))
-    s = ssim(x, y, data_range=1.0, size_average=False)
-    return {"mse": mse, "psnr": psnr.clamp_max(PSNR_CAP), "ssim": s}
+    return {"mse": mse(y, x), "psnr": psnr(y, x, cap=PSNR_CAP), "ssim": ssim(y, x)}
 
 
 # ----------------------------------------------------------------------------- writing

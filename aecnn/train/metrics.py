@@ -7,25 +7,7 @@ from __future__ import annotations
 
 import torch
 
-MAX_PSNR = 100.0  # a perfect reconstruction would be +inf dB; cap it so means stay finite
-
-
-@torch.no_grad()
-def psnr(pred: torch.Tensor, target: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
-    """PSNR in dB of each image, ``(B,)``, capped at :data:`MAX_PSNR`."""
-    pred = pred.float().clamp(0.0, data_range)
-    mse = (pred - target.float()).pow(2).flatten(1).mean(1)
-    out = 10.0 * torch.log10(data_range**2 / mse.clamp_min(1e-30))
-    return out.clamp(max=MAX_PSNR)
-
-
-@torch.no_grad()
-def ssim(pred: torch.Tensor, target: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
-    """SSIM of each image (Gaussian window 11, sigma 1.5), ``(B,)``."""
-    from pytorch_msssim import ssim as _ssim
-
-    pred = pred.float().clamp(0.0, data_range)
-    return _ssim(pred, target.float(), data_range=data_range, size_average=False)
+from aecnn.metrics import MAX_PSNR, psnr, ssim  # noqa: F401  (re-exported)
 
 
 class MetricSums:
