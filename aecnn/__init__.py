@@ -4,9 +4,9 @@ from __future__ import annotations
 from aecnn.models import (
     BLOCKS,
     PRESETS,
+    Autoencoder_CNN,
     AutoEncoder_CNNV3,
     AutoEncoderConfig,
-    Autoencoder_CNN,
     create_autoencoder,
 )
 
@@ -15,9 +15,9 @@ __version__ = "0.1.0"
 __all__ = [
     "BLOCKS",
     "PRESETS",
-    "AutoEncoder_CNNV3",
     "AutoEncoderConfig",
+    "AutoEncoder_CNNV3",
     "Autoencoder_CNN",
-    "create_autoencoder",
     "__version__",
+    "create_autoencoder",
 ]

@@ -42,7 +42,7 @@ def clean_state_dict(state: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for k, v in state.items():
         k = k.replace("_orig_mod.", "")
-        out[k[len("module."):] if k.startswith("module.") else k] = v
+        out[k.removeprefix("module.")] = v
     return out
 
 

@@ -7,5 +7,14 @@ from aecnn.models.blocks import BLOCKS, make_block, register_block
 from aecnn.models.config import PRESETS, AutoEncoderConfig
 from aecnn.models.factory import Autoencoder_CNN, create_autoencoder, preset_config
 
-__all__ = ["AutoEncoder_CNNV3", "AutoEncoderConfig", "Autoencoder_CNN", "BLOCKS", "PRESETS",
-           "create_autoencoder", "make_block", "preset_config", "register_block"]
+__all__ = [
+           "BLOCKS",
+           "PRESETS",
+           "AutoEncoderConfig",
+           "AutoEncoder_CNNV3",
+           "Autoencoder_CNN",
+           "create_autoencoder",
+           "make_block",
+           "preset_config",
+           "register_block",
+]

@@ -34,7 +34,7 @@ class GridSelfAttention(nn.Module):
         b, c, h, w = x.shape
         tokens = x.flatten(2).transpose(1, 2)  # (B, N, C)
         q, k, v = self.qkv(self.norm(tokens + self.pos)).chunk(3, dim=-1)
-        split = lambda t: t.reshape(b, h * w, self.heads, c // self.heads).transpose(1, 2)  # noqa: E731
+        split = lambda t: t.reshape(b, h * w, self.heads, c // self.heads).transpose(1, 2)
         return tokens, split(q), split(k), split(v)  # q, k, v: (B, heads, N, C/heads)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -27,7 +27,7 @@ def _stage(cin: int, cout: int, stride: int, block: str, n: int, cfg: AutoEncode
     return nn.Sequential(ConvNormAct(cin, cout, 3, stride=stride, norm=cfg.norm, act=cfg.activation), *blocks)
 
 
-class AutoEncoder_CNNV3(nn.Module):  # noqa: N801  (name fixed by the users' code)
+class AutoEncoder_CNNV3(nn.Module):
     """Convolutional autoencoder whose decoder sees the image only through the latent.
 
     ::
@@ -59,7 +59,7 @@ class AutoEncoder_CNNV3(nn.Module):  # noqa: N801  (name fixed by the users' cod
     def __init__(self, latent_size: int = 512, block_config: list[str] | tuple[str, ...] = ("resnet", "se", "resnet"),
                  channel_config: list[int] | tuple[int, ...] = (64, 128, 256),
                  stride_config: list[int] | tuple[int, ...] = (2, 2, 2), latent_strategy: str = "conv",
-                 use_attention: bool = True, input_size: tuple[int, int] = (201, 201), DropOut: bool = False,  # noqa: N803
+                 use_attention: bool = True, input_size: tuple[int, int] = (201, 201), DropOut: bool = False,
                  embedding_dim: int | None = None, *, config: AutoEncoderConfig | None = None,
                  **kwargs: Any) -> None:
         super().__init__()
@@ -154,7 +154,7 @@ class AutoEncoder_CNNV3(nn.Module):  # noqa: N801  (name fixed by the users' cod
             x = self._run(stage, x)
         return x  # (B, C, h, w)
 
-    def Embedding(self, x: torch.Tensor) -> torch.Tensor:  # noqa: N802  (V1 name)
+    def Embedding(self, x: torch.Tensor) -> torch.Tensor:
         """Latent in its native form: ``(B, L)`` for 'conv', ``(B, c, gh, gw)`` for 'spatial'.
 
         Dropout (``DropOut=True``) is applied in training mode only.

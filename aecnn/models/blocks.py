@@ -7,7 +7,7 @@ an optional attention slot on the residual block, not a copied block family.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn

@@ -24,14 +24,14 @@ def create_autoencoder(preset: str = "small", input_size: tuple[int, int] = (201
     return AutoEncoder_CNNV3(config=preset_config(preset, input_size, **overrides))
 
 
-class Autoencoder_CNN(AutoEncoder_CNNV3):  # noqa: N801  (V1 name)
+class Autoencoder_CNN(AutoEncoder_CNNV3):
     """Drop-in for the users' V1 ``Autoencoder_CNN(DropOut=False, embedding_dim=100)``.
 
     Builds the V3 default architecture with ``latent_size = embedding_dim`` at 201x201; extra
     keywords go to :class:`AutoEncoder_CNNV3`.
     """
 
-    def __init__(self, DropOut: bool = False, embedding_dim: int = 100, **kwargs: Any) -> None:  # noqa: N803
+    def __init__(self, DropOut: bool = False, embedding_dim: int = 100, **kwargs: Any) -> None:
         if "config" in kwargs:
             super().__init__(config=kwargs.pop("config"))
         else:
