@@ -1,4 +1,6 @@
-"""Argument helpers shared by the sub-commands (model options, sizes)."""
+"""Argument helpers shared by the sub-commands: model options, sizes, and the checkpoint options
+of the inference commands (aecnn checkpoints need none; plain V1-style state_dicts need
+``--preset`` / ``--latent-size``, and ``--model-input-size`` if not 201x201)."""
 from __future__ import annotations
 
 import argparse
@@ -49,3 +51,28 @@ def model_overrides(args: argparse.Namespace) -> dict[str, Any]:
 def add_size_argument(p: argparse.ArgumentParser, default: tuple[int, int] | None = (201, 201)) -> None:
     p.add_argument("--input-size", "--input_size", nargs=2, type=int, metavar=("H", "W"), default=default,
                    help="image size as H W (PyTorch order: a 1280-wide strip is 152 1280)")
+
+
+def add_checkpoint_arguments(p: argparse.ArgumentParser, positional: bool = True) -> None:
+    """CKPT (positional, or ``--checkpoint``), device and the flags for plain state_dict files."""
+    if positional:
+        p.add_argument("checkpoint", metavar="CKPT", help="aecnn checkpoint (.pt), .safetensors or plain state_dict")
+    g = p.add_argument_group("plain state_dict files (aecnn checkpoints carry their config)")
+    g.add_argument("--preset", "--model_size", "--model-size", choices=list(PRESETS), default=None,
+                   help="preset the state_dict was trained with")
+    g.add_argument("--latent-size", "--latent_size", "--embedding-dim", "--embedding_dim", type=int, default=None,
+                   dest="latent_size", help="latent size the state_dict was trained with")
+    g.add_argument("--model-input-size", nargs=2, type=int, metavar=("H", "W"), default=None,
+                   help="input_size (H W) the state_dict was trained with (default 201 201)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
+
+
+def load_model_from_args(args: argparse.Namespace):
+    """The model of ``args.checkpoint`` on ``args.device``, in eval mode."""
+    from aecnn.checkpoint import load_model
+    from aecnn.inference.reconstruct import resolve_device
+
+    device = resolve_device(args.device)
+    size = getattr(args, "model_input_size", None)
+    return load_model(args.checkpoint, map_location=device, preset=args.preset, latent_size=args.latent_size,
+                      input_size=tuple(size) if size else None)

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from aecnn.cli.reconstruct import add_checkpoint_arguments, load_model_from_args
+from aecnn.cli.common import add_checkpoint_arguments, load_model_from_args
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from aecnn.cli.common import add_checkpoint_arguments, load_model_from_args
 from aecnn.cli.errors import CLIError
-from aecnn.cli.reconstruct import add_checkpoint_arguments, load_model_from_args
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -1,39 +1,9 @@
-"""``aecnn reconstruct CKPT INPUT... --out DIR``: reconstructions, error maps and PSNR/SSIM/MSE.
-
-Also holds the checkpoint options shared by the inference commands (``embed``, ``visualize``,
-``export-onnx``): aecnn checkpoints need none; plain V1-style state_dicts need ``--preset`` /
-``--latent-size`` (and ``--input-size`` if not 201x201).
-"""
+"""``aecnn reconstruct CKPT INPUT... --out DIR``: reconstructions, error maps and PSNR/SSIM/MSE."""
 from __future__ import annotations
 
 import argparse
 
-from aecnn.models import PRESETS
-
-
-def add_checkpoint_arguments(p: argparse.ArgumentParser, positional: bool = True) -> None:
-    """CKPT (positional, or ``--checkpoint``), device and the flags for plain state_dict files."""
-    if positional:
-        p.add_argument("checkpoint", metavar="CKPT", help="aecnn checkpoint (.pt), .safetensors or plain state_dict")
-    g = p.add_argument_group("plain state_dict files (aecnn checkpoints carry their config)")
-    g.add_argument("--preset", "--model_size", "--model-size", choices=list(PRESETS), default=None,
-                   help="preset the state_dict was trained with")
-    g.add_argument("--latent-size", "--latent_size", "--embedding-dim", "--embedding_dim", type=int, default=None,
-                   dest="latent_size", help="latent size the state_dict was trained with")
-    g.add_argument("--model-input-size", nargs=2, type=int, metavar=("H", "W"), default=None,
-                   help="input_size (H W) the state_dict was trained with (default 201 201)")
-    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
-
-
-def load_model_from_args(args: argparse.Namespace):
-    """The model of ``args.checkpoint`` on ``args.device``, in eval mode."""
-    from aecnn.checkpoint import load_model
-    from aecnn.inference.reconstruct import resolve_device
-
-    device = resolve_device(args.device)
-    size = getattr(args, "model_input_size", None)
-    return load_model(args.checkpoint, map_location=device, preset=args.preset, latent_size=args.latent_size,
-                      input_size=tuple(size) if size else None)
+from aecnn.cli.common import add_checkpoint_arguments, load_model_from_args
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -10,7 +10,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from aecnn.cli.reconstruct import add_checkpoint_arguments, load_model_from_args
+from aecnn.cli.common import add_checkpoint_arguments, load_model_from_args
 
 logger = logging.getLogger(__name__)
 
