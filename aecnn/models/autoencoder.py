@@ -48,6 +48,9 @@ class AutoEncoder_CNNV3(nn.Module):
     (13*13*8 = 1352 inputs) even for wide strips. Manakov et al. 2019 (arXiv 1911.07460) found
     that the bottleneck's spatial area matters more for reconstruction than its channel count,
     which is why area is kept and channels are cut. Attention runs over the grid positions.
+    With ``latent_strategy='spatial'`` there is no linear layer: the latent is the reduced grid
+    itself (16x16x2 for 201x201 at latent 512). The presets use it, as it reconstructed better
+    in every comparison we ran (see ``PRESETS`` in config.py and benchmarks/QUALITY.md).
 
     Inputs of any size >= 32x32 are padded (replicate, bottom/right) to a multiple of the
     total stride and the output is cropped back, so no row or column is dropped or invented;

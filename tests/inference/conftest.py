@@ -29,7 +29,7 @@ def model_files(tmp_path_factory) -> dict[str, Path]:
     """Checkpoints of tiny untrained models: 'conv' and 'spatial' at 64x64, 'strip' at 48x256."""
     d = tmp_path_factory.mktemp("ckpt")
     out = {}
-    for name, size, kw in (("conv", (64, 64), {}), ("spatial", (64, 64), {"latent_strategy": "spatial", "latent_size": 64}),
+    for name, size, kw in (("conv", (64, 64), {"latent_strategy": "conv"}), ("spatial", (64, 64), {"latent_strategy": "spatial", "latent_size": 64}),
                            ("strip", (48, 256), {"latent_strategy": "spatial", "latent_size": 64})):
         out[name] = save_checkpoint(d / f"{name}.pt", create_autoencoder("tiny", input_size=size, **TINY, **kw))
     return out

@@ -94,8 +94,10 @@ def test_decode_default_size_and_native_latent():
 
 def test_bottleneck_keeps_a_layout_grid():
     # not the seed's 4x4 pool: the grid follows the input's aspect
-    assert create_autoencoder("small", input_size=(201, 201)).plan.grid == (13, 13)
-    assert create_autoencoder("small", input_size=(152, 1280)).plan.grid == (5, 40)
+    assert create_autoencoder("small", input_size=(201, 201), latent_strategy="conv").plan.grid == (13, 13)
+    assert create_autoencoder("small", input_size=(152, 1280), latent_strategy="conv").plan.grid == (5, 40)
+    assert create_autoencoder("small", input_size=(201, 201)).latent_shape == (2, 16, 16)
+    assert create_autoencoder("small", input_size=(152, 1280)).latent_shape == (4, 4, 32)
     seed = tiny(bottleneck_grid=(4, 4), bottleneck_channels=16)
     assert seed.plan.grid == (4, 4)
 
@@ -216,13 +218,16 @@ def test_compiled_forward_matches_eager():
                                                   ("medium", 2048, 8e6), ("large", 8192, 32e6)])
 def test_presets(preset, latent, target):
     for size in ((201, 201), (152, 1280)):
-        with torch.device("meta"):
-            m = create_autoencoder(preset, input_size=size)
-        n = sum(p.numel() for p in m.parameters())
-        assert m.latent_size == latent
-        assert target / 2 <= n <= target * 2, f"{preset} {size}: {n:,} parameters"
+        for strategy in ("spatial", "conv"):
+            with torch.device("meta"):
+                m = create_autoencoder(preset, input_size=size, latent_strategy=strategy)
+            n = sum(p.numel() for p in m.parameters())
+            assert m.latent_size == latent
+            assert target / 2 <= n <= target * 2, f"{preset} {size} {strategy}: {n:,} parameters"
     assert set(PRESETS) == {"tiny", "small", "medium", "large"}
-    assert create_autoencoder("tiny", latent_strategy="spatial").config.latent_strategy == "spatial"
+    assert all(c.latent_strategy == "spatial" for c in PRESETS.values())  # see the comment in config.py
+    assert create_autoencoder("tiny", latent_strategy="conv").config.latent_strategy == "conv"
+    assert AutoEncoder_CNNV3().config.latent_strategy == "conv"  # the constructor keeps the flat latent
 
 
 def test_transposed_input_warns_once():
