@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from aecnn.io import atomic_write
 from aecnn.models import AutoEncoder_CNNV3, AutoEncoderConfig, create_autoencoder
 
 FORMAT = "aecnn-checkpoint"
@@ -44,33 +44,6 @@ def clean_state_dict(state: dict[str, Any]) -> dict[str, Any]:
         k = k.replace("_orig_mod.", "")
         out[k.removeprefix("module.")] = v
     return out
-
-
-def atomic_write(path: str | os.PathLike, write: Any) -> Path:
-    """Call ``write(tmp_path)`` then rename onto ``path``: readers never see a half-written file.
-
-    Raises:
-        PermissionError / OSError: naming ``path`` when its folder cannot be written.
-    """
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise type(exc)(f"cannot write to {path.parent}: {exc.strerror or exc}") from None
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        write(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def atomic_save(obj: Any, path: str | os.PathLike) -> Path:

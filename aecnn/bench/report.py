@@ -60,12 +60,9 @@ def _commit() -> str:
 
 
 def write_json(path: str | Path, result: dict[str, Any]) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=1, default=str) + "\n")
-    os.replace(tmp, path)
-    return path
+    from aecnn.io import atomic_write_text
+
+    return atomic_write_text(path, json.dumps(result, indent=1, default=str) + "\n", fsync=False)
 
 
 def _f(v: Any, fmt: str = "{:,.0f}") -> str:

@@ -49,8 +49,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _write_outputs(out: Path, result, target: str, meta: dict) -> None:
-    from aecnn.checkpoint import atomic_write
     from aecnn.inference.reconstruct import save_figure
+    from aecnn.io import atomic_write
     from aecnn.sequence.fit import prediction_figure, save_sequence_model
 
     payload = {"target": target, **meta, **result.to_dict()}

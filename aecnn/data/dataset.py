@@ -407,11 +407,9 @@ def save_split(path: str | os.PathLike, train: Sequence[str], val: Sequence[str]
     """Write the split to JSON (``{"train": [...], "val": [...]}``), atomically."""
     if set(train) & set(val):
         raise ValueError(f"sequences in both train and val: {sorted(set(train) & set(val))[:5]}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps({"train": list(train), "val": list(val)}, indent=1) + "\n")
-    os.replace(tmp, path)
+    from aecnn.io import atomic_write_text
+
+    atomic_write_text(path, json.dumps({"train": list(train), "val": list(val)}, indent=1) + "\n")
 
 
 def load_split(path: str | os.PathLike) -> tuple[list[str], list[str]]:

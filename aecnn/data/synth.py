@@ -73,6 +73,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from aecnn.io import atomic_write
+
 __all__ = [
     "KINDS",
     "SequenceParams",
@@ -634,26 +636,18 @@ def generate_in_memory(cfg: SynthConfig | None = None, kind: str = "strip") -> S
 def _atomic_write_png(path: Path, array: np.ndarray) -> None:
     from PIL import Image
 
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        Image.fromarray(array).save(tmp, format="PNG", compress_level=3)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    image = Image.fromarray(array)
+    atomic_write(path, lambda tmp: image.save(tmp, format="PNG", compress_level=3), fsync=False)
 
 
 def _atomic_write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    def write(tmp: str) -> None:
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else [])
             writer.writeheader()
             writer.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+
+    atomic_write(path, write, fsync=False)
 
 
 def _prepare_dir(path: Path) -> None:

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from aecnn.checkpoint import atomic_write
+from aecnn.io import atomic_write
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from aecnn.checkpoint import atomic_write
+from aecnn.io import atomic_write
 
 logger = logging.getLogger(__name__)
 

@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aecnn.checkpoint import atomic_write
 from aecnn.data import imageio
 from aecnn.data.index import natural_key
+from aecnn.io import atomic_write
 from aecnn.models.config import MIN_SIZE
 
 logger = logging.getLogger(__name__)

@@ -11,8 +11,9 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from aecnn.checkpoint import atomic_save, atomic_write, clean_state_dict, save_safetensors
+from aecnn.checkpoint import atomic_save, clean_state_dict, save_safetensors
 from aecnn.data.dataset import save_split
+from aecnn.io import atomic_write
 from aecnn.train.config import TrainConfig, save_yaml
 from aecnn.train.data import TrainData
 from aecnn.train.optim import autocast

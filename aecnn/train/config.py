@@ -209,7 +209,7 @@ def merge_config(*layers: dict[str, Any]) -> TrainConfig:
 
 def save_yaml(path: str | Path, cfg: TrainConfig) -> Path:
     """Write the resolved config as YAML, atomically."""
-    from aecnn.checkpoint import atomic_write
+    from aecnn.io import atomic_write
 
     text = "# resolved aecnn training config (defaults < YAML < flags)\n" + yaml.safe_dump(
         cfg.to_dict(), sort_keys=False, default_flow_style=None)

@@ -23,7 +23,7 @@ def _plt():
 
 
 def _save(fig: Any, path: str | Path, dpi: int = 110) -> Path:
-    from aecnn.checkpoint import atomic_write
+    from aecnn.io import atomic_write
 
     plt = _plt()
     try:

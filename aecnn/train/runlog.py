@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from aecnn.checkpoint import atomic_write
+from aecnn.io import atomic_write
 
 logger = logging.getLogger(__name__)
 
