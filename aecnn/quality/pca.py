@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import torch
 
+from aecnn.sequence.pca import gram_pca
+
 
 class PCA:
     """Principal components of uint8 frames, for every latent size up to ``max_components``."""
@@ -37,15 +39,8 @@ class PCA:
             raise ValueError(f"PCA with {k} components needs at least {k} training frames, got {n}")
         self.shape = tuple(frames.shape[1:])
         x = frames.reshape(n, -1).float().div_(255.0)  # (n, d)
-        self.mean = x.mean(0)
-        x -= self.mean
-        gram = torch.zeros(n, n, dtype=torch.float64, device=x.device)
-        for i in range(0, n, chunk):
-            gram[i:i + chunk] = (x[i:i + chunk] @ x.T).double()
-        lam, u = torch.linalg.eigh(gram)  # ascending
-        lam, u = lam.flip(0)[:k], u.flip(1)[:, :k]
-        lam = lam.clamp_min(lam[0] * 1e-12)
-        self.components = (x.T @ (u / lam.sqrt()).float())  # (d, k)
+        self.mean, comps, _ = gram_pca(x, k, chunk)
+        self.components = comps.T  # (d, k)
         return self
 
     def _v(self, latent: int) -> torch.Tensor:

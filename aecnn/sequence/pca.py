@@ -66,34 +66,55 @@ def _flat(frames: Any) -> np.ndarray:
     return x.reshape(x.shape[0], -1)
 
 
+def gram_pca(x: torch.Tensor, k: int, chunk: int = 1024) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Exact PCA of centred-in-place rows through the ``N x N`` Gram matrix (cheap when frames have
+    more pixels than there are frames), on ``x``'s device.
+
+    Args:
+        x: ``(N, D)`` float32; it is centred in place.
+        k: components, ``<= N``.
+        chunk: rows per block of the Gram product (bounds the float32 temporaries).
+
+    Returns:
+        ``(mean (D,), components (k, D) orthonormal rows, variance (k,))``.
+    """
+    n = x.shape[0]
+    mean = x.mean(0)
+    x -= mean
+    gram = torch.empty(n, n, dtype=torch.float64, device=x.device)
+    for i in range(0, n, chunk):
+        gram[i:i + chunk] = (x[i:i + chunk] @ x.T).double()
+    evals, evecs = torch.linalg.eigh(gram)  # ascending, float64 for stability
+    evals, evecs = evals.flip(0)[:k].clamp_min(0), evecs.flip(1)[:, :k]
+    comps = (evecs / evals.sqrt().clamp_min(1e-12)).T.float() @ x  # (k, D)
+    return mean, comps.contiguous(), (evals / max(n - 1, 1)).float()
+
+
 def fit_pca(frames: Any, n_components: int, seed: int = 0) -> PCA:
     """Fit PCA on ``frames`` (``(N, H, W)`` or ``(N, D)``, float in [0, 1]).
 
-    Exact SVD when ``min(N, D) <= 4096``, else randomized (``torch.pca_lowrank``, 6 power iterations).
+    Exact (:func:`gram_pca`) when ``N <= 8192`` or ``D <= 4096``, else randomized
+    (``torch.pca_lowrank``, 6 power iterations).
 
     Raises:
         ValueError: ``n_components`` not in ``[1, min(N, D)]``.
     """
-    x = torch.as_tensor(np.asarray(_flat(frames), dtype=np.float32))
+    x = torch.as_tensor(np.asarray(_flat(frames), dtype=np.float32)).clone()
     n, d = x.shape
     k = int(n_components)
     if not 1 <= k <= min(n, d):
         raise ValueError(f"n_components must be in [1, min(N, D)] = [1, {min(n, d)}], got {k} "
                          f"(PCA of {n} frames of {d} values)")
+    if n <= d and n <= 8192:
+        mean, comps, var = gram_pca(x, k)
+        total = float(x.pow(2).sum()) / max(n - 1, 1)
+        return PCA(mean, comps, var, total)
     mean = x.mean(0)
     xc = x - mean
     total = float(xc.pow(2).sum()) / max(n - 1, 1)
-    if min(n, d) <= 4096:
-        if n <= d:  # Gram trick: eigen-decompose the N x N matrix (in float64 for stability)
-            g = (xc.double() @ xc.double().T)
-            evals, evecs = torch.linalg.eigh(g)
-            evals, evecs = evals.flip(0)[:k].clamp_min(0), evecs.flip(1)[:, :k]
-            comps = (evecs.T @ xc.double()) / evals.sqrt().clamp_min(1e-12)[:, None]
-            var = evals / max(n - 1, 1)
-            comps = comps.float()
-        else:
-            _, s, vh = torch.linalg.svd(xc, full_matrices=False)
-            comps, var = vh[:k], (s[:k] ** 2) / max(n - 1, 1)
+    if d <= 4096:
+        _, s, vh = torch.linalg.svd(xc, full_matrices=False)
+        comps, var = vh[:k], (s[:k] ** 2) / max(n - 1, 1)
     else:
         torch.manual_seed(seed)
         _, s, v = torch.pca_lowrank(xc, q=min(k + 10, min(n, d)), center=False, niter=6)
@@ -158,4 +179,4 @@ def pca_embed(data: str | os.PathLike, out: str | os.PathLike, n_components: int
                            [m[3] for m in metas], meta)
 
 
-__all__ = ["PCA", "fit_pca", "pca_embed", "pca_latents"]
+__all__ = ["PCA", "fit_pca", "gram_pca", "pca_embed", "pca_latents"]
