@@ -93,13 +93,14 @@ def _choice(value: str | None, default: bool) -> list[bool]:
 def _device(name: str | None) -> Any:
     import torch
 
-    dev = torch.device(name if name is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise CLIError(f"--device {name}: CUDA is not available here (torch {torch.__version__}); use --device cpu")
+    from aecnn.devices import resolve_device
+
+    try:  # memory caps and queries need an index: cuda -> cuda:<current>
+        dev = resolve_device(name, torch.cuda.current_device() if torch.cuda.is_available() else None)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
     if dev.type not in ("cuda", "cpu"):
         raise CLIError(f"--device {name}: only cuda and cpu are supported")
-    if dev.type == "cuda" and dev.index is None:  # memory caps and queries need an index
-        dev = torch.device("cuda", torch.cuda.current_device())
     return dev
 
 

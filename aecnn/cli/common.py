@@ -70,7 +70,7 @@ def add_checkpoint_arguments(p: argparse.ArgumentParser, positional: bool = True
 def load_model_from_args(args: argparse.Namespace):
     """The model of ``args.checkpoint`` on ``args.device``, in eval mode."""
     from aecnn.checkpoint import load_model
-    from aecnn.inference.reconstruct import resolve_device
+    from aecnn.devices import resolve_device
 
     device = resolve_device(args.device)
     size = getattr(args, "model_input_size", None)

@@ -69,8 +69,9 @@ def _write_outputs(out: Path, result, target: str, meta: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from aecnn.devices import resolve_device
     from aecnn.inference.embed import load_embeddings
-    from aecnn.inference.reconstruct import check_writable_dir, resolve_device
+    from aecnn.inference.reconstruct import check_writable_dir
     from aecnn.sequence.dataset import match_targets, read_targets
     from aecnn.sequence.fit import FitConfig, fit_sequence_model
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import logging
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -296,21 +298,24 @@ def load_stack_member(path: str | Path, key: str | None) -> np.ndarray:
 # ----------------------------------------------------------------------------- public
 
 
+def _by_format(path: Path, tiff: Callable[[Path], Any], pil: Callable[[Path], Any], what: str) -> Any:
+    """``tiff(path)`` for TIFF files (tifffile), else ``pil(path)``; any failure becomes an
+    :class:`UnreadableImageError` naming the path."""
+    try:
+        return tiff(path) if path.suffix.lower() in TIFF_EXTENSIONS else pil(path)
+    except UnreadableImageError:
+        raise
+    except Exception as exc:
+        raise UnreadableImageError(f"{path}: {what} ({type(exc).__name__}: {exc})") from exc
+
+
 def probe_image(path: str | Path) -> ImageInfo:
     """Size and precision of an image file, reading only its header.
 
     Raises:
         UnreadableImageError: the file cannot be identified as an image.
     """
-    path = Path(path)
-    try:
-        if path.suffix.lower() in TIFF_EXTENSIONS:
-            return _probe_tiff(path)
-        return _probe_pil(path)
-    except UnreadableImageError:
-        raise
-    except Exception as exc:
-        raise UnreadableImageError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") from exc
+    return _by_format(Path(path), _probe_tiff, _probe_pil, "not a readable image")
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -326,15 +331,7 @@ def read_image(path: str | Path) -> np.ndarray:
     Raises:
         UnreadableImageError: the file is corrupt, truncated or of an unsupported type.
     """
-    path = Path(path)
-    try:
-        if path.suffix.lower() in TIFF_EXTENSIONS:
-            return _read_tiff(path)
-        return _read_pil(path)
-    except UnreadableImageError:
-        raise
-    except Exception as exc:
-        raise UnreadableImageError(f"{path}: cannot decode ({type(exc).__name__}: {exc})") from exc
+    return _by_format(Path(path), _read_tiff, _read_pil, "cannot decode")
 
 
 def read_frame(path: str | Path, stack_index: int | None = None) -> np.ndarray:

@@ -27,6 +27,7 @@ import torch
 
 from aecnn.data import imageio
 from aecnn.data.index import natural_key
+from aecnn.devices import resolve_device
 from aecnn.io import atomic_write
 from aecnn.models.config import MIN_SIZE
 
@@ -37,23 +38,6 @@ PSNR_CAP = 100.0  # dB reported for a perfect reconstruction (MSE 0)
 
 
 # ----------------------------------------------------------------------------- devices and images
-
-
-def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
-    """``'auto'``/None -> CUDA if available else CPU; anything else as given (validated).
-
-    Raises:
-        ValueError: CUDA requested but not available, or an unknown device string.
-    """
-    if device is None or str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError as exc:
-        raise ValueError(f"unknown device {device!r} (use auto, cpu, cuda or cuda:N)") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available; use --device cpu")
-    return dev
 
 
 @dataclass(frozen=True)

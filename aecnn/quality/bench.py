@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from aecnn.baselines.v1 import V1_SIZE, AutoencoderV1
+from aecnn.devices import resolve_device
 from aecnn.models import create_autoencoder, preset_config
 from aecnn.quality import data as qdata
 from aecnn.quality.loop import EvalResult, evaluate, model_codec, throughput, train
@@ -125,15 +126,6 @@ class Run:
     @property
     def key(self) -> tuple:
         return self.kind, self.method, self.latent, self.budget
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {name}: CUDA is not available here; use --device cpu")
-    return dev
 
 
 def build_model(method: str, preset: str, size: tuple[int, int], latent: int,

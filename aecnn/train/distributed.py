@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import torch
 import torch.distributed as dist
 
+from aecnn.devices import resolve_device
+
 logger = logging.getLogger(__name__)
 
 
@@ -35,20 +37,8 @@ class DistInfo:
 
 
 def pick_device(name: str = "auto", local_rank: int = 0) -> torch.device:
-    """``'auto'`` -> ``cuda:LOCAL_RANK`` when CUDA is there, else CPU; else the named device.
-
-    Raises:
-        ValueError: a CUDA device was asked for on a machine without one.
-    """
-    if name == "auto":
-        return torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
-        if dev.index is None:
-            dev = torch.device(f"cuda:{local_rank}")
-    return dev
+    """``'auto'`` -> ``cuda:LOCAL_RANK`` when CUDA is there, else CPU; else the named device."""
+    return resolve_device(name, local_rank)
 
 
 def init_distributed(device: str = "auto") -> DistInfo:
