@@ -2,14 +2,15 @@
 # The GPU measurements behind BENCHMARKS.md.
 #
 #   benchmarks/gpu_suite.sh call1   # one H200: memory cap search beside compile-cache priming, then the
-#                                   # eager and compiled sweeps, attention off, a wider small variant
-#   benchmarks/gpu_suite.sh call2   # NOT RUN yet (the session's device time ran out): two H200s: memory cap
-#                                   # search and extras on GPU 1, data pipeline on the CPU, then DDP 1 vs 2 GPUs
-#   benchmarks/gpu_suite.sh PART ...   # parts: prime main_eager main_compiled attention memory loader extras ddp
+#                                   # NearestUpsample before/after check, then the compiled sweep with profiles
+#   benchmarks/gpu_suite.sh call2   # one H200: data pipeline alone, eager sweep, attention off (eager and
+#                                   # compiled), medium without normalisation, the seed's command
+#   benchmarks/gpu_suite.sh ddp     # two H200s (nvidia-h200-x2): DDP 1 vs 2 GPUs
+#   benchmarks/gpu_suite.sh PART ...   # parts: prime check main_eager main_compiled attention bounds memory loader
+#                                      # seed extras ddp
 #
-# call1 was run on 2026-11-28 on one H200 (device tool, from the repository root, $OUT set by the tool) as
-#   AECNN_COMMIT=6213156+worktree PARTS=$OUT/parts FORMAT=json MERGE_FLAGS=--no-md bash benchmarks/gpu_suite.sh call1
-# Its memory part failed there ("Expected a torch.device with a specified index"); fixed since, not rerun.
+# Run on one H200 (device tool, from the repository root, $OUT set by the tool) as
+#   AECNN_COMMIT=<commit> PARTS=$OUT/parts FORMAT=json MERGE_FLAGS=--no-md bash benchmarks/gpu_suite.sh call1
 #
 # Results: $OUT/<part>.json (merged) and $OUT/<part>.log; per-invocation JSON in $PARTS.
 # Needs python3 with torch; no install (PYTHONPATH=$PWD). Environment knobs: PRESETS, SIZES, BATCH, FORMAT,
@@ -38,29 +39,37 @@ part_prime() {  # compile every sweep model once, 4 at a time: fills the inducto
   t 220 xargs -P 4 -I{} sh -c \
     "$B {} --batch-size $BATCH --compile on --warmup-only --warmup 1 --no-ceiling >/dev/null 2>&1 || echo 'prime failed: {}'"
 }
+part_check() {  # the decoder's NearestUpsample against nn.Upsample: outputs, grads, PSNR, step time
+  t 150 python3 benchmarks/check_nearest_upsample.py --time --steps 400 --batch 32 --out "$OUT/check_nearest_upsample.json"
+}
 part_main_eager() {
-  t 150 $B --preset $PRESETS $SIZES --batch-size $BATCH --mode both --profile --out "$PARTS" --name main_eager
+  t 130 $B --preset $PRESETS $SIZES --batch-size $BATCH --mode both --out "$PARTS" --name main_eager
 }
 part_main_compiled() {
-  t 270 $B --preset $PRESETS $SIZES --batch-size $BATCH --mode both --compile on --profile --out "$PARTS" --name main_compiled
+  t 200 $B --preset $PRESETS $SIZES --batch-size $BATCH --mode both --compile on --profile --out "$PARTS" --name main_compiled
 }
 part_attention() {
-  t 90 $B --preset $PRESETS $SIZES --batch-size $BATCH --mode train --attention off --no-ceiling --out "$PARTS" --name attention_off
-  t 120 $B --preset small --channels 48 96 192 --input-size 201 201 --batch-size $BATCH --mode train --compile both \
-    --no-ceiling --out "$PARTS" --name variant_small_wide
+  t 150 $B --preset $PRESETS --input-size 201 201 --batch-size $BATCH --mode train --attention off --compile both \
+    --no-ceiling --out "$PARTS" --name attention_off
+}
+part_bounds() {  # what the normalisation costs: the same compiled medium step without it
+  t 90 $B --preset medium --input-size 201 201 --batch-size $BATCH --mode train --compile on --norm none \
+    --out "$PARTS" --name bound_norm_none
 }
 part_memory() {
-  t 200 $B --max-memory 8GiB --preset $PRESETS $SIZES --out "$PARTS" --name memory
-  t 90 $B --max-memory 8GiB --preset large --input-size 152 1280 --gradient-checkpointing --out "$PARTS" --name memory_ckpt
+  t 170 $B --max-memory 8GiB --preset $PRESETS $SIZES --out "$PARTS" --name memory
+  t 60 $B --max-memory 8GiB --preset large --input-size 152 1280 --gradient-checkpointing --out "$PARTS" --name memory_ckpt
 }
 part_loader() {
   python3 -c "from aecnn.data.synth import SynthConfig, write_dataset; \
 write_dataset('/tmp/aecnn-synth', SynthConfig(n_sequences=16, frames_per_sequence=64), progress=False)"
-  t 180 $B --loader /tmp/aecnn-synth/crops /tmp/aecnn-synth/strips $SIZES --loader-workers ${LW:-4 8 12} \
+  t 100 $B --loader /tmp/aecnn-synth/crops /tmp/aecnn-synth/strips $SIZES --loader-workers ${LW:-8 16} \
     --loader-batch 128 --cache-dir /tmp/aecnn-cache --out "$PARTS" --name loader
 }
-part_extras() {
+part_seed() {  # the seed's bench_gpu.py command, as the users would type it
   t 60 $B --preset small --input_size 201 201 --batch_size 16 --dtype fp32 bf16 --out "$PARTS" --name seed_command
+}
+part_extras() {
   t 60 $B --preset medium --input-size 201 201 --batch-size 32 64 128 512 --mode train --no-ceiling --out "$PARTS" \
     --name batch_scaling
   t 60 $B --preset medium --input-size 201 201 --batch-size $BATCH --mode train --dtype fp32 fp16 --channels-last both \
@@ -73,13 +82,11 @@ part_ddp() {
 part_call1() {  # the memory search runs beside the (untimed) compile priming: neither is a timing
   part_memory & local mem=$!
   part_prime; wait $mem; merge
-  part_main_eager; merge; part_main_compiled; merge; part_attention; merge
+  part_check; part_main_compiled; merge
 }
-part_call2() {  # two H200s: GPU 1 memory search then extras, the loader on the CPU; then DDP on both GPUs
-  ( export CUDA_VISIBLE_DEVICES=1; part_memory; part_extras ) & local g1=$!
-  ( part_loader ) & local ld=$!
-  wait $g1 $ld; merge
-  part_ddp; merge
+part_call2() {  # the loader alone on the CPU first, then the GPU parts one after the other
+  part_loader; merge
+  part_main_eager; merge; part_seed; merge; part_attention; merge; part_bounds; merge
 }
 
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv 2>/dev/null

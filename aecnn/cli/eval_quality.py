@@ -32,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strip-images-ratio", type=float, help="strip images seen as a fraction of --images-seen "
                    "(default 0.25)")
     p.add_argument("--seconds", type=float, help="training seconds of the same-time comparison (default: the "
-                   "time aecnn conv took for its images at the reference latent)")
+                   "time aecnn's default (spatial) took for its images at the reference latent)")
     p.add_argument("--train-budget", type=float, help="seconds of training to fit --images-seen to (default 170)")
     p.add_argument("--deadline", type=float, help="skip runs that would end after this many seconds")
     p.add_argument("--preset", choices=list(PRESETS), help="aecnn preset (default small; --quick: tiny)")

@@ -13,7 +13,7 @@ from aecnn.models.blocks import make_block
 from aecnn.models.bottleneck import Bottleneck, resample
 from aecnn.models.config import MIN_SIZE, AutoEncoderConfig
 from aecnn.models.geometry import ceil_to, feature_grid, plan_conv, plan_spatial
-from aecnn.models.layers import ConvNormAct
+from aecnn.models.layers import ConvNormAct, NearestUpsample
 
 
 def _stage(cin: int, cout: int, stride: int, block: str, n: int, cfg: AutoEncoderConfig,
@@ -22,7 +22,7 @@ def _stage(cin: int, cout: int, stride: int, block: str, n: int, cfg: AutoEncode
     nearest-upsample + 3x3 (no transposed convs: no checkerboard, any size)."""
     blocks = [make_block(block, cin if up else cout, cfg.norm, cfg.activation) for _ in range(n)]
     if up:
-        resize = [nn.Upsample(scale_factor=stride, mode="nearest")] if stride > 1 else []
+        resize = [NearestUpsample(stride)] if stride > 1 else []
         return nn.Sequential(*blocks, *resize, ConvNormAct(cin, cout, 3, norm=cfg.norm, act=cfg.activation))
     return nn.Sequential(ConvNormAct(cin, cout, 3, stride=stride, norm=cfg.norm, act=cfg.activation), *blocks)
 

@@ -5,6 +5,8 @@ Factories turn a string (or None) into a layer, as timm's ``create_act_layer`` /
 """
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 NORMS = ("batch", "group", "instance", "none")
@@ -61,3 +63,41 @@ def zero_init_last_norm(module: nn.Module) -> None:
             last = m
     if last is not None:
         nn.init.zeros_(last.weight)
+
+
+def broadcast_upsample(x: torch.Tensor, s: int) -> torch.Tensor:
+    """Nearest-neighbour upsampling of ``(B, C, H, W)`` by ``s`` as a broadcast copy, keeping
+    channels_last when the input has it."""
+    b, c, h, w = x.shape
+    if c > 1 and x.is_contiguous(memory_format=torch.channels_last):  # (B, H, W, C) in memory
+        y = x.permute(0, 2, 3, 1)[:, :, None, :, None, :].expand(b, h, s, w, s, c)
+        return y.reshape(b, h * s, w * s, c).permute(0, 3, 1, 2)  # channels_last again
+    return x[:, :, :, None, :, None].expand(b, c, h, s, w, s).reshape(b, c, h * s, w * s)
+
+
+class NearestUpsample(nn.Module):
+    """Nearest-neighbour upsampling by an integer factor, in the input's dtype and memory format.
+
+    The same values as ``nn.Upsample(scale_factor=scale, mode="nearest")``, computed as a
+    broadcast copy (``expand`` + ``reshape``). Two reasons, both measured on an H200
+    (BENCHMARKS.md): CUDA autocast runs ``upsample_nearest2d`` in float32, so the op wrote
+    float32 maps at full resolution and the next convolution cast them back; and under
+    ``torch.compile`` its backward became a float32 scatter-add. Here the forward is one
+    bf16 copy and the backward a sum over each ``scale x scale`` window.
+    """
+
+    def __init__(self, scale: int) -> None:
+        super().__init__()
+        if int(scale) != scale or scale < 1:
+            raise ValueError(f"scale must be a positive integer, got {scale!r}")
+        self.scale = int(scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.scale == 1:
+            return x
+        if not x.is_cuda:  # the reasons above are CUDA's; on the CPU the native kernel is faster
+            return F.interpolate(x, scale_factor=self.scale, mode="nearest")
+        return broadcast_upsample(x, self.scale)
+
+    def extra_repr(self) -> str:
+        return f"scale={self.scale}"

@@ -12,8 +12,8 @@ frames.
 
 Budgets: every network at one frame size sees the same number of images ``N`` (strips see
 ``strip_images_ratio * N``); separately, at the reference latent, V1 (``seconds_methods``) gets
-the same GPU seconds ``S`` as aecnn conv took for its N images (or ``--seconds``, and then aecnn
-conv is trained for S seconds too). All latents are run for ``all_latent_methods``; the other
+the same GPU seconds ``S`` as aecnn's default (``SECONDS_REFERENCE``, the presets' spatial
+latent) took for its N images (or ``--seconds``, and then that reference is trained for S seconds too). All latents are run for ``all_latent_methods``; the other
 networks (aecnn spatial) at the reference latent only. ``N`` is fitted to ``train_budget_s`` from measured throughputs when not given.
 """
 from __future__ import annotations
@@ -39,6 +39,7 @@ from aecnn.quality.seqstage import sequence_scores
 log = logging.getLogger(__name__)
 METHODS = ("pca", "v1", "seed", "aecnn-conv", "aecnn-spatial")
 NETWORKS = METHODS[1:]
+SECONDS_REFERENCE = "aecnn-spatial"  # the presets' latent_strategy: its time defines the seconds budget
 KINDS = ("crop", "strip")
 SEQ_TIMEOUT_S = 900.0  # longest wait for one sequence-stage fit when no deadline is set
 
@@ -58,7 +59,7 @@ class BenchConfig:
     strip_images_ratio: float = 0.25
     seconds: float | None = None
     seconds_methods: tuple[str, ...] = ("v1",)
-    all_latent_methods: tuple[str, ...] = ("v1", "seed", "aecnn-conv")
+    all_latent_methods: tuple[str, ...] = ("v1", "seed", "aecnn-spatial")
     train_budget_s: float = 170.0
     deadline_s: float | None = None
     batch_size: int = 64
@@ -151,7 +152,7 @@ def build_model(method: str, preset: str, size: tuple[int, int], latent: int,
 def plan(cfg: BenchConfig) -> list[Run]:
     """Runs in priority order: what the targets need first, so a deadline drops the rest."""
     ref, runs = cfg.reference_latent, []
-    nets = [m for m in ("aecnn-conv", "aecnn-spatial", "seed", "v1") if m in cfg.methods]
+    nets = [m for m in ("aecnn-spatial", "aecnn-conv", "seed", "v1") if m in cfg.methods]
 
     def add(kind: str, latent: int, budget: str, methods: list[str]) -> None:
         for m in methods:
@@ -162,7 +163,7 @@ def plan(cfg: BenchConfig) -> list[Run]:
     if "crop" in cfg.kinds:
         add("crop", ref, "images", nets)
         add("crop", ref, "seconds", [m for m in nets if m in cfg.seconds_methods
-                                     or (m == "aecnn-conv" and cfg.seconds is not None)])
+                                     or (m == SECONDS_REFERENCE and cfg.seconds is not None)])
     if "strip" in cfg.kinds and ref in cfg.strip_latents:
         add("strip", ref, "images", nets)
     rest = [m for m in nets if m in cfg.all_latent_methods]
@@ -318,7 +319,7 @@ class Benchmark:
         c = self.cfg
         if c.images_seen is not None:
             return c.images_seen, c.seconds
-        ref_ips = ips.get(("crop", "aecnn-conv"))
+        ref_ips = ips.get(("crop", SECONDS_REFERENCE))
         coef, fixed = 0.0, 0.0
         for r in runs:
             v = ips.get((r.kind, r.method))
@@ -360,21 +361,22 @@ class Benchmark:
         n_images, seconds = self._fit_budget(todo, ips)
         self.meta.update(images_seen=n_images, strip_images_seen=_strip_images(c, n_images))
         log.info("budget: %d images (crops), %d (strips); seconds budget %s", n_images,
-                 _strip_images(c, n_images), f"{seconds:.1f}" if seconds else "= aecnn conv's time")
+                 _strip_images(c, n_images), f"{seconds:.1f}" if seconds else f"= {SECONDS_REFERENCE}'s time")
         for run in todo:
             self.runs.append(run)
             if run.budget == "seconds" and seconds is None:
-                ref = next((r for r in self.runs if r.key == ("crop", "aecnn-conv", c.reference_latent, "images")
+                ref = next((r for r in self.runs if r.key == ("crop", SECONDS_REFERENCE, c.reference_latent, "images")
                             and r.status == "ok"), None)
                 if ref is None:
-                    run.status, run.note = "skipped", "no aecnn conv reference time"
+                    run.status, run.note = "skipped", f"no {SECONDS_REFERENCE} reference time"
                     continue
                 seconds = ref.train_seconds
                 self.meta["seconds"] = seconds
             self._train_and_score(run, n_images, seconds, ips)
             self._save_progress()
         if "crop" in c.kinds and seconds is not None and c.seconds is None:
-            src = next((r for r in self.runs if r.key == ("crop", "aecnn-conv", c.reference_latent, "images")), None)
+            src = next((r for r in self.runs if r.key == ("crop", SECONDS_REFERENCE, c.reference_latent, "images")),
+                       None)
             if src is not None and src.status == "ok":
                 alias = replace(src, budget="seconds", note="same run as the images row (it defines S)")
                 self.runs.append(alias)

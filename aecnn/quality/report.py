@@ -69,30 +69,32 @@ def targets(results: dict) -> str:
             return None
         return a["metrics"].get(key) - b["metrics"].get(key)
 
+    # the presets' default (spatial) first, then the flat bottleneck
+    strategies = (("aecnn-spatial", "aecnn spatial (default)"), ("aecnn-conv", "aecnn conv"))
     for budget in ("images", "seconds"):
-        ae = find(results, "crop", "aecnn-conv", ref, budget)
-        out.append(_check(f"crop L={ref}, same {budget}: aecnn conv − PCA", d(ae, find(results, "crop", "pca", ref, budget)), 3.0))
-        out.append(_check(f"crop L={ref}, same {budget}: aecnn conv − V1", d(ae, find(results, "crop", "v1", ref, budget)), 1.5))
-        sp = find(results, "crop", "aecnn-spatial", ref, budget)
-        if sp is not None:
-            out.append(_check(f"crop L={ref}, same {budget}: aecnn spatial − PCA",
-                              d(sp, find(results, "crop", "pca", ref, budget)), 3.0))
-            out.append(_check(f"crop L={ref}, same {budget}: aecnn spatial − V1",
-                              d(sp, find(results, "crop", "v1", ref, budget)), 1.5))
+        for m, label in strategies:
+            ae = find(results, "crop", m, ref, budget)
+            if ae is None:
+                continue
+            out.append(_check(f"crop L={ref}, same {budget}: {label} − PCA", d(ae, find(results, "crop", "pca", ref, budget)), 3.0))
+            out.append(_check(f"crop L={ref}, same {budget}: {label} − V1", d(ae, find(results, "crop", "v1", ref, budget)), 1.5))
     for kind in ("crop", "strip"):
         for lat in sorted({r["latent"] for r in results["runs"] if r["kind"] == kind}):
-            a, s = find(results, kind, "aecnn-conv", lat), find(results, kind, "seed", lat)
-            if a and s:
-                out.append(_check(f"{kind} L={lat}: default bottleneck (conv) − seed 4x4", d(a, s), 2.0))
+            for m, label in strategies:
+                a, s = find(results, kind, m, lat), find(results, kind, "seed", lat)
+                if a and s:
+                    out.append(_check(f"{kind} L={lat}: {label} − seed 4x4", d(a, s), 2.0))
     for kind in ("crop", "strip"):
-        ae, pca = find(results, kind, "aecnn-conv", ref), find(results, kind, "pca", ref)
-        if ae is None:
-            continue
-        for reg in ("r2_lstm", "r2_ridge"):
-            v = ae.get(reg)
-            out.append(_check(f"{kind} L={ref}: {reg} of aecnn conv", v, 0.95, "R²"))
-            if pca is not None and v is not None and pca.get(reg) is not None:
-                out.append(_check(f"{kind} L={ref}: {reg} aecnn conv − PCA", v - pca[reg], 0.0, "R²"))
+        pca = find(results, kind, "pca", ref)
+        for m, label in strategies:
+            ae = find(results, kind, m, ref)
+            if ae is None:
+                continue
+            for reg in ("r2_lstm", "r2_ridge"):
+                v = ae.get(reg)
+                out.append(_check(f"{kind} L={ref}: {reg} of {label}", v, 0.95, "R²"))
+                if pca is not None and v is not None and pca.get(reg) is not None:
+                    out.append(_check(f"{kind} L={ref}: {reg} {label} − PCA", v - pca[reg], 0.0, "R²"))
     for kind in ("crop", "strip"):
         for m in METHODS:
             r = find(results, kind, m, ref)

@@ -1,11 +1,11 @@
-"""Before/after check for nearest-upsample.patch (a speed change that must not change the model):
-the ``NearestUpsample`` layer against the ``nn.Upsample`` it replaces.
+"""Before/after check of the decoder's ``NearestUpsample`` (a speed change that must not change
+the model) against the ``nn.Upsample`` it replaced.
 
-Same weights, same inputs: forward outputs and parameter gradients compared, then the
-same short training run on the synthetic default crops for each and the validation PSNR
-of both, in one process. After ``patch -p1 < benchmarks/proposed/nearest-upsample.patch``:
-``PYTHONPATH=$PWD python3 benchmarks/proposed/check_nearest_upsample.py --out FILE.json``.
-Ran on the CPU here (tiny steps); never on the GPU (the session's device time ran out).
+Same weights, same inputs: forward outputs and parameter gradients compared; then the same
+short training run on the synthetic default crops for each and the validation PSNR of both;
+then (with ``--time``) the bf16 training step of both timed with the bench's own protocol
+(:func:`aecnn.bench.timing.measure`), eager and compiled — all in one process.
+``PYTHONPATH=$PWD python3 benchmarks/check_nearest_upsample.py --out FILE.json [--time]``.
 """
 from __future__ import annotations
 
@@ -87,12 +87,38 @@ def quick_psnr(model: nn.Module, device: torch.device, steps: int, batch: int, s
     return float((10 * torch.log10(1.0 / mse.clamp_min(1e-12))).mean())
 
 
+def time_step(preset: str, size: tuple[int, int], batch: int, device: torch.device, compiled: bool) -> dict:
+    """Median seconds of one bf16 training step (channels_last, fused AdamW), new vs old path."""
+    from aecnn.bench.runner import make_train_step
+    from aecnn.bench.timing import measure
+
+    torch.manual_seed(0)
+    new = create_autoencoder(preset, input_size=size).to(device).to(memory_format=torch.channels_last)
+    g = torch.Generator(device=device).manual_seed(1234)
+    xs = [torch.rand(batch, 1, *size, device=device, generator=g).contiguous(memory_format=torch.channels_last)
+          for _ in range(2)]
+    out = {"preset": preset, "input_size": list(size), "batch": batch, "compiled": compiled}
+    for tag, m in (("new", new), ("old", with_nn_upsample(new))):
+        fwd = torch.compile(m) if compiled else m
+        step, _ = make_train_step(m, fwd, xs, "bf16", device)
+        t = measure(step, device, warmup=3, repeats=5)
+        out[f"{tag}_img_s"] = batch / t.median_s
+        out[f"{tag}_spread"] = t.spread
+        del fwd, step
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    out["speedup"] = out["new_img_s"] / out["old_img_s"]
+    print(json.dumps(out), flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--out", required=True)
     p.add_argument("--preset", default="small")
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--time", action="store_true", help="also time the training step, new vs old (GPU sizes)")
     a = p.parse_args(argv)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     res: dict[str, Any] = {"check": "NearestUpsample vs nn.Upsample", "device": str(device),
@@ -104,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     res["psnr"] = {"preset": a.preset, "steps": a.steps, "batch": a.batch, "data": "SynthConfig() crops 201x201, "
                    "train sequences 0-5, validation 6-7", "after_db": quick_psnr(new, device, a.steps, a.batch),
                    "before_db": quick_psnr(old, device, a.steps, a.batch)}
+    if a.time:
+        cases = [("medium", (201, 201), 256, False), ("large", (152, 1280), 32, False),
+                 ("medium", (201, 201), 256, True)] if device.type == "cuda" else [("tiny", (64, 64), 4, False)]
+        res["timing"] = [time_step(pr, sz, b, device, c) for pr, sz, b, c in cases]
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=1) + "\n")
     print(json.dumps(res, indent=1))
