@@ -138,14 +138,16 @@ def build_model(method: str, preset: str, size: tuple[int, int], latent: int,
         if tuple(size) != V1_SIZE:
             raise ValueError(f"V1 only takes 201x201 frames, not {size}")
         return AutoencoderV1(embedding_dim=latent)
+    # The strategy is set explicitly for every method: the presets' default is "spatial", and a
+    # 4x4 grid or a flat latent only exists with latent_strategy="conv".
     if method == "seed":  # pool every feature map to 4x4, then linear
+        over["latent_strategy"] = "conv"
         c_last = preset_config(preset, size, **over).channel_config[-1]
         return create_autoencoder(preset, size, latent_size=latent, bottleneck_grid=(4, 4),
                                   bottleneck_channels=c_last, **over)
-    if method == "aecnn-conv":
+    if method in ("aecnn-conv", "aecnn-spatial"):
+        over["latent_strategy"] = method.removeprefix("aecnn-")
         return create_autoencoder(preset, size, latent_size=latent, **over)
-    if method == "aecnn-spatial":
-        return create_autoencoder(preset, size, latent_size=latent, latent_strategy="spatial", **over)
     raise ValueError(f"not a network: {method!r}")
 
 
