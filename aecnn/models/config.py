@@ -64,6 +64,14 @@ class AutoEncoderConfig:
             raise ValueError(f"latent_size must be a positive integer, got {self.latent_size!r}")
         if self.latent_strategy not in STRATEGIES:
             raise ValueError(f"unknown latent_strategy {self.latent_strategy!r}; valid: {', '.join(STRATEGIES)}")
+        # Options of one strategy given to the other were silently ignored before, which once made
+        # a "4x4 bottleneck" model spatial without a word (benchmarks/QUALITY.md): refuse them.
+        if self.latent_strategy == "spatial" and self.bottleneck_grid is not None:
+            raise ValueError(f"bottleneck_grid={self.bottleneck_grid} only applies to latent_strategy='conv' "
+                             "(the flat latent); the spatial latent's grid follows from latent_size and "
+                             "input_size. Pass latent_strategy='conv' with it")
+        if self.latent_strategy == "conv" and self.spatial_channels is not None:
+            raise ValueError(f"spatial_channels={self.spatial_channels} only applies to latent_strategy='spatial'")
         if any(c <= 0 for c in self.channel_config) or any(s not in (1, 2, 4) for s in self.stride_config):
             raise ValueError(f"channels must be positive and strides 1, 2 or 4; got {self.channel_config}, "
                              f"{self.stride_config}")

@@ -57,3 +57,12 @@ def test_bad_config(kw, match):
 def test_unknown_preset():
     with pytest.raises(ValueError, match="valid: tiny, small, medium, large"):
         create_autoencoder("huge")
+
+
+def test_options_of_the_other_latent_strategy_are_refused():
+    with pytest.raises(ValueError, match="bottleneck_grid=.*latent_strategy='conv'"):
+        create_autoencoder("small", input_size=(201, 201), bottleneck_grid=(4, 4))  # presets are spatial
+    with pytest.raises(ValueError, match="spatial_channels=4 only applies"):
+        create_autoencoder("small", input_size=(201, 201), latent_strategy="conv", spatial_channels=4)
+    seed = create_autoencoder("small", input_size=(201, 201), latent_strategy="conv", bottleneck_grid=(4, 4))
+    assert seed.plan.grid == (4, 4)
