@@ -41,6 +41,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train-sequences", type=int, help="synthetic training sequences (default 192)")
     p.add_argument("--val-sequences", type=int, help="held-out synthetic sequences (default 64)")
     p.add_argument("--batch-size", type=int, help="training batch (default 64)")
+    p.add_argument("--train-seed", type=int, help="seed of every network's initialisation and batch order "
+                   "(default 0); the data stay the same, so runs with other seeds measure training noise")
     p.add_argument("--seq-workers", type=int, help="processes for the sequence-stage fits (default 8; 0 inline)")
     p.add_argument("--real-dir", default=None, help="folder of real frames to evaluate on (default: the first of "
                    f"{', '.join(DEFAULT_REAL)} that exists; skipped when none)")
@@ -59,7 +61,8 @@ def _config(args: argparse.Namespace):
         "strip_images_ratio": args.strip_images_ratio, "seconds": args.seconds, "train_budget_s": args.train_budget,
         "deadline_s": args.deadline, "preset": args.preset, "kinds": tuple(args.kinds) if args.kinds else None,
         "methods": tuple(args.methods) if args.methods else None, "train_sequences": args.train_sequences,
-        "val_sequences": args.val_sequences, "batch_size": args.batch_size, "seq_workers": args.seq_workers}
+        "val_sequences": args.val_sequences, "batch_size": args.batch_size, "seq_workers": args.seq_workers,
+        "train_seed": args.train_seed}
     over = {k: v for k, v in given.items() if v is not None}
     if args.latents and args.reference_latent is None:
         over["reference_latent"] = 512 if 512 in args.latents else args.latents[0]

@@ -69,7 +69,8 @@ class BenchConfig:
     frames_per_sequence: int = 32
     crop_size: tuple[int, int] = (201, 201)
     strip_size: tuple[int, int] = (152, 1280)
-    seed: int = 0
+    seed: int = 0  # the synthetic data (validation: seed + 1000)
+    train_seed: int = 0  # every network's initialisation and batch order; vary it to repeat a training
     device: str = "auto"
     real_dir: str | None = None
     lstm_epochs: int | None = None
@@ -397,12 +398,12 @@ class Benchmark:
             log.warning("skip %s: deadline", run.key)
             return
         try:
-            torch.manual_seed(c.seed)
+            torch.manual_seed(c.train_seed)
             model = build_model(run.method, c.preset, self._sizes(run.kind), run.latent, dict(c.model_overrides))
             run.params = sum(p.numel() for p in model.parameters())
             model.to(self.device)
             budget = {"seconds": seconds} if run.budget == "seconds" else {"images": images}
-            st = train(model, self.train[run.kind], batch=c.batch_size, lr=c.lr, seed=c.seed,
+            st = train(model, self.train[run.kind], batch=c.batch_size, lr=c.lr, seed=c.train_seed,
                        warmup_steps=c.warmup_steps, **budget)
             run.images_seen, run.train_seconds, run.train_ips, run.final_loss = (
                 st.images_seen, st.seconds, st.images_per_s, st.final_loss)

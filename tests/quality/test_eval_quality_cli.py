@@ -48,3 +48,16 @@ def test_bad_arguments_are_reported(tmp_path, capsys):
     rc = main(["eval-quality", "--quick", "--out", str(tmp_path), "--methods", "nope"])
     assert rc == 2
     assert "unknown method" in capsys.readouterr().err
+
+
+def test_train_seed_reaches_the_config_and_leaves_the_data_seed(tmp_path):
+    import argparse
+
+    from aecnn.cli import eval_quality
+
+    p = argparse.ArgumentParser()
+    eval_quality.add_arguments(p)
+    cfg = eval_quality._config(p.parse_args(["--out", str(tmp_path), "--train-seed", "3", "--no-real"]))
+    assert cfg.train_seed == 3 and cfg.seed == 0
+    cfg = eval_quality._config(p.parse_args(["--out", str(tmp_path), "--no-real"]))
+    assert cfg.train_seed == 0
