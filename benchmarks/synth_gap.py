@@ -279,7 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--k", type=int, nargs="+", default=[128, 512])
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                     help="SynthConfig override for the current generator")
-    ap.add_argument("--before-file", help="a synth.py to evaluate as the 'before' column")
+    ap.add_argument("--before-file", help="a single-file synth.py to evaluate as the 'before' column (the "
+                    "generator was one file until 2026-12-01; since then it is the package aecnn/data/synth/: for a "
+                    "later 'before', run this script in a worktree of that commit instead)")
     ap.add_argument("--before-set", action="append", default=[], metavar="FIELD=VALUE",
                     help="SynthConfig override for the 'before' column")
     ap.add_argument("--figure", help="save example crops (real + each column) to this PNG")

@@ -1,0 +1,204 @@
+"""Hidden parameters of a synthetic sequence: the dataset config, the per-sequence draw
+(viscosity, volume, contact angles, ...) and the frame kinds. See :mod:`aecnn.data.synth`."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+#: Frame kinds and the sub-folder each is written to.
+KINDS: dict[str, str] = {"strip": "strips", "crop": "crops"}
+
+_REF_H, _REF_W = 152, 1280  # geometry below is tuned for this strip size
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """What to generate. Every field has a sensible default; all are validated."""
+
+    n_sequences: int = 8
+    frames_per_sequence: int = 32
+    strip_size: tuple[int, int] = (152, 1280)  # (H, W) of the full-width strip
+    crop_size: tuple[int, int] = (201, 201)  # (H, W) of the crop centred on the drop
+    viscosity_range: tuple[float, float] = (0.5, 5.0)  # log-uniform, arbitrary units
+    volume_range: tuple[float, float] = (0.7, 3.2)  # relative drop volume, log-uniform
+    noise_std: float = 1.2  # sensor noise, grey levels (x0.7-1.3 per sequence)
+    blur_sigma: float = 0.8  # optical edge blur, px (x0.8-1.25 per sequence)
+    dust_count: float = 6.0  # mean number of static dust specks per sequence (Poisson)
+    direction: int = -1  # -1: the drop moves right to left (reference videos); +1: mirrored
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        def pair(name: str, cast: type) -> tuple:
+            value = getattr(self, name)
+            try:
+                a, b = value
+                out = (cast(a), cast(b))
+            except (TypeError, ValueError):
+                raise ValueError(f"SynthConfig.{name} must be a pair of numbers, got {value!r}") from None
+            object.__setattr__(self, name, out)
+            return out
+
+        for name in ("n_sequences", "frames_per_sequence"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"SynthConfig.{name} must be >= 1, got {getattr(self, name)!r}")
+            object.__setattr__(self, name, int(getattr(self, name)))
+        h, w = pair("strip_size", int)
+        if h < 16 or w < 32:
+            raise ValueError(f"SynthConfig.strip_size must be at least (16, 32), got {(h, w)}")
+        ch, cw = pair("crop_size", int)
+        if ch < 1 or cw < 1:
+            raise ValueError(f"SynthConfig.crop_size must be positive, got {(ch, cw)}")
+        for name in ("viscosity_range", "volume_range"):
+            lo, hi = pair(name, float)
+            if not (0 < lo <= hi and math.isfinite(hi)):
+                raise ValueError(f"SynthConfig.{name} must satisfy 0 < low <= high, got {(lo, hi)}")
+        for name in ("noise_std", "blur_sigma", "dust_count"):
+            value = float(getattr(self, name))
+            if not (value >= 0 and math.isfinite(value)):
+                raise ValueError(f"SynthConfig.{name} must be a finite number >= 0, got {value!r}")
+            object.__setattr__(self, name, value)
+        if self.direction not in (-1, 1):
+            raise ValueError(f"SynthConfig.direction must be -1 or +1, got {self.direction!r}")
+        object.__setattr__(self, "seed", int(self.seed))
+
+    @property
+    def scale(self) -> float:
+        """Pixel scale of the geometry relative to the 152x1280 reference strip."""
+        return min(self.strip_size[0] / _REF_H, self.strip_size[1] / _REF_W)
+
+
+@dataclass(frozen=True)
+class SequenceParams:
+    """Hidden parameters of one sequence (lengths in px, speeds in px/frame)."""
+
+    index: int
+    name: str
+    viscosity: float
+    volume: float
+    radius_px: float  # head radius before deformation
+    aspect: float  # head rx / rz
+    tilt: float  # unexplained speed factor (plate tilt)
+    terminal_velocity: float
+    initial_velocity: float
+    tau_frames: float
+    theta_eq_deg: float
+    hysteresis_deg: float  # static advancing minus receding angle
+    tail0: float  # elongation at rest
+    wobble_amp: float
+    wobble_freq: float
+    wobble_phase: float
+    baseline_row: int
+    baseline_thickness: int
+    baseline_level: float
+    substrate_level: float
+    background: float
+    gradient: tuple[float, float]  # illumination gradient (x, y), grey levels across the frame
+    drop_level: float  # darkest interior level
+    rim_amp: float  # extra brightness just inside the edge
+    rim_len: float
+    reflection: tuple[float, float, float]  # (offset along drop / rx, height fraction, peak)
+    noise_std: float
+    edge_sigma: float
+    start_fraction: float  # where in its allowed range the drop starts (0..1)
+    dust: np.ndarray = field(repr=False)  # (n, 5): x, y, sigma, depth, elongation
+
+    def row(self) -> dict[str, Any]:
+        """Flat dict for ``metadata.csv``."""
+        return {
+            "sequence": self.name,
+            "viscosity": round(self.viscosity, 6),
+            "volume": round(self.volume, 6),
+            "radius_px": round(self.radius_px, 3),
+            "terminal_velocity_px": round(self.terminal_velocity, 4),
+            "initial_velocity_px": round(self.initial_velocity, 4),
+            "tau_frames": round(self.tau_frames, 4),
+            "tilt": round(self.tilt, 4),
+            "theta_eq_deg": round(self.theta_eq_deg, 3),
+            "hysteresis_deg": round(self.hysteresis_deg, 3),
+            "baseline_row": self.baseline_row,
+            "background": round(self.background, 2),
+            "noise_std": round(self.noise_std, 3),
+            "edge_sigma": round(self.edge_sigma, 3),
+            "n_dust": len(self.dust),
+        }
+
+
+def sequence_name(index: int, n_sequences: int = 1000) -> str:
+    """``seq_000``-style folder name (wider when there are more than 1000 sequences)."""
+    return f"seq_{index:0{max(3, len(str(max(n_sequences - 1, 0))))}d}"
+
+
+# ----------------------------------------------------------------------------- parameters
+
+
+def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
+    return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+
+
+def sample_params(cfg: SynthConfig, index: int, *, viscosity: float | None = None) -> SequenceParams:
+    """Draw the hidden parameters of sequence ``index`` (deterministic in ``cfg.seed, index``).
+
+    ``viscosity`` overrides the drawn value (everything else stays the same).
+    """
+    if index < 0:
+        raise ValueError(f"sequence index must be >= 0, got {index}")
+    rng = np.random.default_rng([cfg.seed % (1 << 64), 0x5EED, index])
+    h, w = cfg.strip_size
+    sc = cfg.scale
+    mu = _log_uniform(rng, *cfg.viscosity_range)
+    if viscosity is not None:
+        if not viscosity > 0:
+            raise ValueError(f"viscosity must be > 0, got {viscosity!r}")
+        mu = float(viscosity)
+    vol = _log_uniform(rng, *cfg.volume_range)
+    tilt = float(rng.uniform(0.87, 1.15))
+    v_term = 9.0 * sc * mu ** -0.8 * vol ** (1 / 3) * tilt
+    v0 = v_term * float(rng.uniform(0.25, 0.8))
+    tau = float(rng.uniform(5.0, 9.0)) * mu ** -0.4
+    offset = int(rng.choice([0, 0, 0, 0, 1, 2, 3]))  # baseline mostly on the last row, as in the videos
+    bg = float(rng.uniform(256.0, 272.0))  # overexposed: the background saturates at 255
+    n_dust = int(rng.poisson(cfg.dust_count)) if cfg.dust_count > 0 else 0
+    baseline_row = h - 1 - round(offset * sc)
+    dust = np.stack([
+        rng.uniform(0, w, n_dust),
+        rng.uniform(0, max(baseline_row - 3, 1), n_dust),
+        rng.uniform(0.45, 1.3, n_dust) * max(sc, 0.5),
+        rng.uniform(0.06, 0.45, n_dust) ** 1.3,
+        rng.uniform(1.0, 1.6, n_dust),
+    ], axis=1) if n_dust else np.zeros((0, 5))
+    return SequenceParams(
+        index=index,
+        name=sequence_name(index, cfg.n_sequences),
+        viscosity=mu,
+        volume=vol,
+        radius_px=46.0 * sc * vol ** (1 / 3),
+        aspect=float(rng.uniform(0.96, 1.15)),
+        tilt=tilt,
+        terminal_velocity=v_term,
+        initial_velocity=v0,
+        tau_frames=tau,
+        theta_eq_deg=float(rng.uniform(82.0, 100.0)),
+        hysteresis_deg=float(rng.uniform(6.0, 20.0)),
+        tail0=float(rng.uniform(0.0, 0.25)),
+        wobble_amp=float(rng.uniform(0.0, 0.035)),
+        wobble_freq=float(rng.uniform(0.35, 1.1)),
+        wobble_phase=float(rng.uniform(0, 2 * math.pi)),
+        baseline_row=baseline_row,
+        baseline_thickness=int(rng.choice([1, 1, 1, 1, 2])),
+        baseline_level=float(rng.uniform(0.0, 12.0)),
+        substrate_level=float(rng.uniform(8.0, 45.0)),
+        background=bg,
+        gradient=(float(rng.uniform(-5, 5)), float(rng.uniform(-4, 4))),
+        drop_level=float(rng.uniform(12.0, 21.0)),
+        rim_amp=float(rng.uniform(28.0, 50.0)),
+        rim_len=float(rng.uniform(3.0, 5.5)) * max(sc, 0.5),
+        reflection=(float(rng.uniform(-0.2, 0.1)), float(rng.uniform(0.22, 0.36)),
+                    float(rng.uniform(170.0, 320.0))),
+        noise_std=cfg.noise_std * float(rng.uniform(0.7, 1.3)),
+        edge_sigma=cfg.blur_sigma * float(rng.uniform(0.8, 1.25)),
+        start_fraction=float(rng.uniform(0.0, 1.0)),
+        dust=dust,
+    )

@@ -1,0 +1,113 @@
+"""Writing the synthetic dataset to disk in the layout of a user's data (PNG folders per
+sequence plus CSV ground truth), atomically. See :mod:`aecnn.data.synth`."""
+from __future__ import annotations
+
+import csv
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aecnn.data.synth.params import KINDS, SynthConfig
+from aecnn.data.synth.render import _check_kinds, iter_sequences
+from aecnn.io import atomic_write
+
+log = logging.getLogger(__name__)
+
+
+def _atomic_write_png(path: Path, array: np.ndarray) -> None:
+    from PIL import Image
+
+    image = Image.fromarray(array)
+    atomic_write(path, lambda tmp: image.save(tmp, format="PNG", compress_level=3), fsync=False)
+
+
+def _atomic_write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else [])
+            writer.writeheader()
+            writer.writerows(rows)
+
+    atomic_write(path, write, fsync=False)
+
+
+def _prepare_dir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise _os_error(NotADirectoryError, f"cannot write synthetic dataset to {path}: "
+                        "it exists and is not a folder") from None
+    except OSError as exc:
+        raise _os_error(type(exc), f"cannot create output folder {path}: {exc.strerror or exc}",
+                        exc.errno) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise _os_error(PermissionError, f"cannot write synthetic dataset to {path}: folder is not writable")
+
+
+def _os_error(cls: type[OSError], message: str, errno: int | None = None) -> OSError:
+    """``cls(message)``: its ``str`` is just the message (which names the path); ``errno`` kept."""
+    err = cls(message)
+    if errno is not None:
+        err.errno = errno
+    return err
+
+
+def write_dataset(out_dir: str | os.PathLike[str], cfg: SynthConfig | None = None,
+                  kinds: Iterable[str] = ("strip", "crop"), progress: bool = True) -> Path:
+    """Write the synthetic dataset in the same layout as a user's data and return ``out_dir``.
+
+    Layout::
+
+        out_dir/strips/seq_000/frame_000000.png ...   (one folder per sequence = experiment)
+        out_dir/crops/seq_000/frame_000000.png ...
+        out_dir/metadata.csv   one row per sequence (viscosity, volume, ...)
+        out_dir/frames.csv     one row per frame (sequence, frame, x_px, velocity_px, ...)
+
+    Every file is written to a temporary name and moved into place with ``os.replace``.
+    Existing files with the same names are overwritten. Raises ``OSError`` (e.g.
+    ``PermissionError``) naming the path when ``out_dir`` cannot be written.
+    """
+    cfg = cfg or SynthConfig()
+    kinds = _check_kinds(kinds)
+    out = Path(out_dir).expanduser()
+    _prepare_dir(out)
+    sub = {k: out / KINDS[k] for k in kinds}
+    for d in sub.values():
+        _prepare_dir(d)
+
+    from tqdm.auto import tqdm
+
+    total = cfg.n_sequences * cfg.frames_per_sequence * len(kinds)
+    seq_rows: list[dict[str, Any]] = []
+    frame_rows: list[dict[str, Any]] = []
+    written: set[str] = set()
+    with tqdm(total=total, desc="synth", unit="frame", disable=not progress, leave=False) as bar:
+        for seq in iter_sequences(cfg, kinds=kinds):
+            written.add(seq.name)
+            rows = seq.frame_rows()
+            for kind in kinds:
+                folder = sub[kind] / seq.name
+                _prepare_dir(folder)
+                arrays = seq.strips if kind == "strip" else seq.crops
+                for t, arr in enumerate(arrays):
+                    fname = f"frame_{t:06d}.png"
+                    _atomic_write_png(folder / fname, arr)
+                    rows[t][f"{kind}_file"] = f"{KINDS[kind]}/{seq.name}/{fname}"
+                    bar.update(1)
+            seq_row = seq.params.row()
+            seq_row["n_frames"] = len(seq)
+            seq_row["seed"] = cfg.seed
+            seq_rows.append(seq_row)
+            frame_rows.extend(rows)
+    _atomic_write_csv(out / "metadata.csv", seq_rows)
+    _atomic_write_csv(out / "frames.csv", frame_rows)
+    for d in sub.values():
+        stale = sorted(x.name for x in d.glob("seq_*") if x.is_dir() and x.name not in written)
+        if stale:
+            log.warning("%s holds sequence folders from an earlier run that are not in metadata.csv: %s",
+                        d, ", ".join(stale[:5]) + (" ..." if len(stale) > 5 else ""))
+    return out
