@@ -12,6 +12,9 @@
       end: validate (EMA weights if on; sums all-reduced) -> rank 0 writes metrics.csv,
         TensorBoard, figures, last.ckpt, best.ckpt (+ model_state_dict.pt, model.safetensors),
         epoch_XXX.ckpt
+
+Set-up and the loop are here; the end of an epoch is in :mod:`aecnn.train.epoch_end`, the
+checkpoint's training state (save, resume) in :mod:`aecnn.train.train_state`.
 """
 from __future__ import annotations
 
@@ -32,21 +35,21 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from aecnn.checkpoint import clean_state_dict, save_checkpoint
 from aecnn.data.dataset import load_split
 from aecnn.models import AutoEncoder_CNNV3, preset_config
 from aecnn.train import plots
-from aecnn.train.artifacts import clear_run, encode_dataset, export_weights, write_run_files
-from aecnn.train.checkpointing import capture_rng, find_checkpoint, load_training_checkpoint, restore_rng
+from aecnn.train.artifacts import clear_run, write_run_files
+from aecnn.train.checkpointing import find_checkpoint, load_training_checkpoint, restore_rng
 from aecnn.train.config import TrainConfig
 from aecnn.train.data import build_data, make_loader, preview_indices
 from aecnn.train.distributed import DistInfo, all_reduce_, cleanup, init_distributed
+from aecnn.train.epoch_end import EpochEndMixin, _WithLatent
 from aecnn.train.hardware import apply_memory_cap, find_batch_size
 from aecnn.train.losses import ReconstructionLoss
-from aecnn.train.metrics import MetricSums
 from aecnn.train.optim import LRSchedule, amp_dtype, autocast, build_optimizer, make_ema, make_scaler
-from aecnn.train.runlog import RunLog, save_latents
+from aecnn.train.runlog import RunLog
 from aecnn.train.signals import LR_DIVISOR, SignalFlags
+from aecnn.train.train_state import TrainStateMixin
 
 logger = logging.getLogger(__name__)
 
@@ -76,18 +79,6 @@ class TrainResult:
     best: dict[str, Any] = field(default_factory=dict)
 
 
-class _WithLatent(nn.Module):
-    """``x -> (reconstruction, latent)`` in one forward, so DDP and compile see a single call."""
-
-    def __init__(self, ae: AutoEncoder_CNNV3) -> None:
-        super().__init__()
-        self.ae = ae
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        z = self.ae.Embedding(x)  # (B, L) or (B, c, gh, gw)
-        return self.ae.decode(z, tuple(x.shape[-2:])), z  # (B, 1, H, W)
-
-
 def train(cfg: TrainConfig, report: Callable[[str], None] | None = None) -> TrainResult:
     """Train as ``cfg`` says; ``report`` receives the human-readable progress lines (rank 0).
 
@@ -104,8 +95,13 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-class Trainer:
-    """One training run; see the module docstring for the order of things."""
+class Trainer(EpochEndMixin, TrainStateMixin):
+    """One training run; see the module docstring for the order of things.
+
+    Set-up and the step loop are here; validation and the end-of-epoch outputs come from
+    :class:`~aecnn.train.epoch_end.EpochEndMixin`, checkpoint save / resume from
+    :class:`~aecnn.train.train_state.TrainStateMixin`.
+    """
 
     def __init__(self, cfg: TrainConfig, report: Callable[[str], None] | None = None) -> None:
         self.cfg = cfg
@@ -245,39 +241,6 @@ class Trainer:
         t = torch.tensor([-value], device=self.dist.device)
         return int(-all_reduce_(t, "max").item())
 
-    def _load_weights(self, ckpt: dict[str, Any]) -> None:
-        saved = ckpt.get("model_config")
-        if saved is not None and dict(saved) != self.model.get_config():
-            diff = sorted(k for k in saved if saved.get(k) != self.model.get_config().get(k))
-            raise ValueError(f"cannot resume: the checkpoint's model differs from the configured one in {diff}; "
-                             "resume without changing the model options")
-        self.model.load_state_dict(ckpt.get("train_model") or ckpt["model"])
-
-    def _restore(self, ckpt: dict[str, Any]) -> None:
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        self.schedule.load_state_dict(ckpt["scheduler"])
-        if ckpt.get("scaler"):
-            self.scaler.load_state_dict(ckpt["scaler"])
-        if self.ema is not None:
-            if "ema_n_averaged" in ckpt:
-                self.ema.module.load_state_dict(ckpt["model"])
-                self.ema.n_averaged.fill_(int(ckpt["ema_n_averaged"]))
-            else:
-                self.say("the checkpoint has no EMA weights: the EMA starts from the current weights")
-        self.epoch, self.step = int(ckpt["epoch"]), int(ckpt["step"])
-        self.batches_done = int(ckpt.get("batches_done", 0))
-        if self.batches_done > self.n_batches:
-            raise ValueError(f"cannot resume mid-epoch: the checkpoint was {self.batches_done} batches into an "
-                             f"epoch of {self.n_batches} (batch size or data changed?)")
-        self.partial = ckpt.get("partial") if self.dist.is_main else None
-        self.history = list(ckpt.get("history", []))
-        self.best = dict(ckpt.get("best", self.best))
-        self.bad_epochs = int(ckpt.get("bad_epochs", 0))
-        self._rng = ckpt["rng"]
-        where = f"epoch {self.epoch}" + (f" + {self.batches_done} batches" if self.batches_done else "")
-        self.say(f"resumed from {self.resume_path} at {where}, step {self.step}")
-        if self.epoch >= self.cfg.epochs:
-            self.say(f"the run already has {self.epoch} epochs; pass a larger --epochs to train further")
 
     def _wrap(self) -> None:
         net: nn.Module = _WithLatent(self.model)
@@ -432,107 +395,7 @@ class Trainer:
             f"loss became {what} at step {self.step + 1} (epoch {self.epoch + 1}, batch {batch + 1}); training "
             f"stopped and nothing was saved; {kept}. Try a lower --lr, --clip-grad 1.0 or --amp fp32")
 
-    # ================================================================== end of epoch
-    @torch.no_grad()
-    def _validate(self) -> dict[str, float]:
-        if self.val_loader is None:
-            return {"loss": math.nan, "psnr": math.nan, "ssim": math.nan}
-        model = self.eval_model
-        was = model.training
-        model.eval()
-        net = _WithLatent(model)
-        sums = MetricSums(self.dist.device)
-        for x in self.val_loader:
-            x = self._to_device(x)
-            with autocast(self.dist.device, self.amp):
-                recon, z = net(x)
-            loss, _ = self.loss_fn(recon, x, z)
-            sums.update(recon, x, loss)
-        model.train(was)
-        return sums.all_reduce().means()
-
-    @property
-    def eval_model(self) -> AutoEncoder_CNNV3:
-        """The weights validated, exported and kept as best: the EMA when on."""
-        return self.ema.module if self.ema is not None else self.model
-
-    def _end_epoch(self) -> None:
-        cfg, st = self.cfg, self._epoch_stats
-        val = self._validate()
-        self.epoch += 1
-        self.batches_done = 0
-        train_s = st["train_end"] - self._session["start"]  # this session's training time (no validation)
-        row = {"epoch": self.epoch, "step": self.step, "train_loss": st["train_loss"], "val_loss": val["loss"],
-               "val_psnr": val["psnr"], "val_ssim": val["ssim"], "lr": self.schedule.lr(max(0, self.step - 1)),
-               "images_per_s": self._session["images"] / max(train_s, 1e-9),
-               "seconds": st["train_seconds"] + time.perf_counter() - st["train_end"]}
-        self.history.append(row)
-        metric = val["loss"] if math.isfinite(val["loss"]) else st["train_loss"]
-        improved = metric < self.best["metric"]
-        if improved:
-            self.best = {"metric": metric, "epoch": self.epoch}
-            self.bad_epochs = 0
-        else:
-            self.bad_epochs += 1
-        if self.schedule.epoch_end(metric):
-            self.say(f"plateau: learning rate reduced to {self.schedule.lr(self.step):.3g}")
-        if self.dist.is_main:
-            self._write_epoch_outputs(row, improved)
-        eta = (cfg.epochs - self.epoch) * row["seconds"]
-        val_part = (f"val {row['val_loss']:.5g}  PSNR {row['val_psnr']:.2f} dB  SSIM {row['val_ssim']:.4f}"
-                    if math.isfinite(row["val_loss"]) else "no validation")
-        self.say(f"epoch {self.epoch}/{cfg.epochs}  step {self.step}  train {row['train_loss']:.5g}  {val_part}  "
-                 f"lr {row['lr']:.3g}  {row['images_per_s']:.1f} img/s  {row['seconds']:.1f} s"
-                 f"{'  *best' if improved else ''}" + (f"  ETA {_hms(eta)}" if self.epoch < cfg.epochs else ""))
-
-    def _write_epoch_outputs(self, row: dict[str, Any], improved: bool) -> None:
-        cfg, rd = self.cfg, self.run_dir
-        self.log.write_metrics(self.history)
-        self.log.scalars({"train/loss": row["train_loss"], "val/loss": row["val_loss"], "val/psnr": row["val_psnr"],
-                          "val/ssim": row["val_ssim"], "lr": row["lr"], "images_per_s": row["images_per_s"]},
-                         self.step)
-        self._save("last.ckpt")
-        if improved:
-            self._save("best.ckpt")
-            export_weights(self.run_dir, self.eval_model)
-        if cfg.save_every and self.epoch % cfg.save_every == 0:
-            self._save(f"epoch_{self.epoch:03d}.ckpt")
-        recon = self._reconstruct(self.preview)
-        title = (f"epoch {self.epoch}: val PSNR {row['val_psnr']:.2f} dB, SSIM {row['val_ssim']:.3f}"
-                 if math.isfinite(row["val_psnr"]) else f"epoch {self.epoch} (training frames; no validation set)")
-        plots.save_recon_grid(rd / "reconstructions.png", self.preview, recon, self.preview_labels, title)
-        if cfg.recon_every and (self.epoch % cfg.recon_every == 0 or self.epoch == cfg.epochs):
-            plots.save_recon_grid(rd / f"recon_epoch_{self.epoch:03d}.png", self.preview, recon,
-                                  self.preview_labels, title)
-        plots.save_loss_curve(rd / "loss_curve.png", self.history)
-
-    @torch.no_grad()
-    def _reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        model = self.eval_model
-        was = model.training
-        model.eval()
-        with autocast(self.dist.device, self.amp):
-            out = model(self._to_device(x)).float().cpu()
-        model.train(was)
-        return out
-
-    # ================================================================== saving
-    def _save(self, name: str) -> None:
-        """Atomic training checkpoint ``run_dir/name`` (rank 0 only)."""
-        if not self.dist.is_main:
-            return
-        extra: dict[str, Any] = {
-            "optimizer": self.optimizer.state_dict(), "scheduler": self.schedule.state_dict(),
-            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
-            "rng": capture_rng(), "epoch": self.epoch, "step": self.step, "batches_done": self.batches_done,
-            "partial": self.partial, "train_config": self.cfg.to_dict(), "history": self.history,
-            "best": self.best, "bad_epochs": self.bad_epochs, "geometry": self.data.geometry.to_dict(),
-        }
-        if self.ema is not None:
-            extra["train_model"] = clean_state_dict(self.model.state_dict())
-            extra["ema_n_averaged"] = int(self.ema.n_averaged)
-        save_checkpoint(self.run_dir / name, self.eval_model, **extra)
-
+    # ================================================================== end of run
     def _final_outputs(self) -> None:
         rd = self.run_dir
         model = self.eval_model
@@ -544,14 +407,3 @@ class Trainer:
             logger.warning("attention figure failed: %s", exc)
         if self.cfg.save_val_latents and self.data.val is not None:
             self.save_val_latents(rd / "val_latents.npz")
-
-    def save_val_latents(self, path: Path) -> Path:
-        """Latents of every validation frame, in sequence and frame order (rank 0, one process)."""
-        latents, seqs, frames = encode_dataset(self.eval_model, self.data.val, self.batch_size,
-                                               self._to_device, self.amp)
-        return save_latents(path, latents, seqs, frames, self.data.viscosity)
-
-
-def _hms(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
