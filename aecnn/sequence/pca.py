@@ -73,21 +73,39 @@ def gram_pca(x: torch.Tensor, k: int, chunk: int = 1024) -> tuple[torch.Tensor, 
     Args:
         x: ``(N, D)`` float32; it is centred in place.
         k: components, ``<= N``.
-        chunk: rows per block of the Gram product (bounds the float32 temporaries).
+        chunk: rows per block of the float64 products (bounds the temporaries).
 
     Returns:
-        ``(mean (D,), components (k, D) orthonormal rows, variance (k,))``.
+        ``(mean (D,), components (k, D), variance (k,))``: orthonormal rows, except that
+        rows beyond the rank of the centred data are zero (variance 0).
     """
     n = x.shape[0]
     mean = x.mean(0)
     x -= mean
+    # The Gram matrix in float64 blocks: float32 (or TF32 on a GPU) products leave noise of about
+    # 1e-7 of the largest eigenvalue, which is more than the smallest components of smooth frames.
     gram = torch.empty(n, n, dtype=torch.float64, device=x.device)
     for i in range(0, n, chunk):
-        gram[i:i + chunk] = (x[i:i + chunk] @ x.T).double()
-    evals, evecs = torch.linalg.eigh(gram)  # ascending, float64 for stability
+        a = x[i:i + chunk].double()
+        for j in range(0, i + 1, chunk):
+            block = a @ x[j:j + chunk].double().T
+            gram[i:i + chunk, j:j + chunk] = block
+            gram[j:j + chunk, i:i + chunk] = block.T
+    evals, evecs = torch.linalg.eigh(gram)  # ascending
     evals, evecs = evals.flip(0)[:k].clamp_min(0), evecs.flip(1)[:, :k]
-    comps = (evecs / evals.sqrt().clamp_min(1e-12)).T.float() @ x  # (k, D)
-    return mean, comps.contiguous(), (evals / max(n - 1, 1)).float()
+    # Directions beyond the data's rank (always the N-th after centring, more when frames repeat)
+    # have eigenvalue ~0 (rounding): dividing by its root would give huge, meaningless rows. Zero
+    # them, so they encode to 0 and reconstruction stays the projection onto the data's span. The
+    # cut is numpy.linalg.matrix_rank's default (largest value x size x eps), applied to eigenvalues.
+    keep = evals > evals[0] * n * torch.finfo(torch.float64).eps
+    w = (evecs * torch.where(keep, evals.clamp_min(1e-300).rsqrt(), torch.zeros_like(evals))).T  # (k, n)
+    # Components in float64 too: a weak but real direction (e.g. the float32 rounding of the mean)
+    # has a scale of ~1e6, which float32 products would turn into noise of order 1.
+    comps = torch.zeros(k, x.shape[1], dtype=torch.float64, device=x.device)
+    for i in range(0, n, chunk):
+        comps += w[:, i:i + chunk] @ x[i:i + chunk].double()
+    comps = comps.float()  # (k, D)
+    return mean, comps.contiguous(), (evals * keep / max(n - 1, 1)).float()
 
 
 def fit_pca(frames: Any, n_components: int, seed: int = 0) -> PCA:

@@ -34,6 +34,18 @@ def test_pca_fit_on_subset_and_reconstruction():
         fit_pca(frames, 100)
 
 
+def test_pca_more_components_than_the_data_has():
+    """Components beyond the centred data's rank (repeated frames, k = N) are zero, not huge:
+    reconstruction stays exact and latents stay bounded (they used to blow up by ~1e6)."""
+    rng = np.random.default_rng(2)
+    base = rng.random((5, 12, 12)).astype(np.float32)
+    frames = np.concatenate([base, base, base[:2]])  # 12 frames of rank 5 (4 after centring)
+    pca = fit_pca(frames, 8)
+    z = pca.transform(frames)
+    assert np.abs(z[:, 4:]).max() < 1e-3 and np.abs(z).max() < 10
+    np.testing.assert_allclose(pca.inverse_transform(z), frames.reshape(12, -1), atol=1e-4)
+
+
 def test_pca_embed_writes_embed_format(tmp_path):
     from aecnn.data.dataset import Geometry
     from aecnn.inference.embed import load_embeddings
