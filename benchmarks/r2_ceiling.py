@@ -1,0 +1,72 @@
+"""How high can the sequence stage's R^2 go on the quality benchmark's data? (CPU, ~1-2 min)
+
+The quality benchmark scores latents by the R^2 with which the sequence stage (LSTM and ridge,
+``aecnn.quality.seqstage``) predicts each held-out sequence's hidden viscosity. This script
+gives the same two regressors, on the same sequences (192 training / 64 held-out, generator seeds
+0 and 1000, 32 frames), *perfect* latents instead: the generator's own per-frame ground truth
+(``aecnn.data.synth`` frame columns), i.e. what an ideal encoder could at best extract:
+
+* ``shape``: advancing and receding contact angles, contact length, height, elongation: what a
+  crop shows (crops are centred on the drop, so its position and speed are not in the frame);
+* ``shape + motion``: the same plus the drop's position and speed: what a strip shows.
+
+The viscosity sets the speed only together with two other hidden factors (the drop volume, seen
+as its size, and an unexplained "tilt" factor of +-14 %, ``aecnn.data.synth.params``), so even
+perfect features leave some variance unexplained; this measures how much.
+
+    PYTHONPATH=$PWD python3 benchmarks/r2_ceiling.py [--out benchmarks/quality_results/r2_ceiling.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+from aecnn.data.synth import SynthConfig, render_sequence
+from aecnn.quality.seqstage import sequence_scores
+
+SHAPE = ("adv_angle_deg", "rec_angle_deg", "contact_length_px", "height_px", "elongation")
+MOTION = ("x_px", "velocity_px")
+
+
+def ground_truth(n_sequences: int, frames: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame columns ``(S*T, len(SHAPE + MOTION))`` and viscosities ``(S,)``."""
+    cfg = SynthConfig(n_sequences=n_sequences, frames_per_sequence=frames, seed=seed)
+    cols, visc = [], []
+    for i in range(n_sequences):
+        seq = render_sequence(cfg, i, kinds=("crop",))  # the columns do not depend on the kind
+        cols.append(np.stack([seq.frames[k] for k in SHAPE + MOTION], axis=1))
+        visc.append(seq.viscosity)
+    return np.concatenate(cols).astype(np.float32), np.array(visc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", default=None, help="write the scores as JSON here")
+    p.add_argument("--train-sequences", type=int, default=192)
+    p.add_argument("--val-sequences", type=int, default=64)
+    p.add_argument("--frames", type=int, default=32)
+    p.add_argument("--lstm-epochs", type=int, default=None, help="default: the benchmark's (60)")
+    a = p.parse_args(argv)
+    t0 = time.perf_counter()
+    x_tr, y_tr = ground_truth(a.train_sequences, a.frames, 0)
+    x_va, y_va = ground_truth(a.val_sequences, a.frames, 1000)
+    sets = {"shape (crop-visible)": list(range(len(SHAPE))),
+            "shape + motion (strip-visible)": list(range(len(SHAPE) + len(MOTION)))}
+    rows = {}
+    for name, idx in sets.items():
+        s = sequence_scores(x_tr[:, idx], y_tr, x_va[:, idx], y_va, a.frames, a.lstm_epochs)
+        rows[name] = {k: round(float(v), 4) for k, v in s.items()}
+        print(f"{name:32s} R2 LSTM {s['r2_lstm']:.3f}   R2 ridge {s['r2_ridge']:.3f}")
+    print(f"({time.perf_counter() - t0:.0f} s)")
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump({"argv": sys.argv, "scores": rows}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
