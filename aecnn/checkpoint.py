@@ -82,7 +82,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         return _load_safetensors(path, map_location)
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # torch raises several types for truncated/garbage files
+    except Exception as exc:  # noqa: BLE001 -- torch raises several types for truncated/garbage files
         raise ValueError(f"{path} is not a readable checkpoint (truncated or corrupt?): "
                          f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
     if isinstance(obj, dict) and obj.get("format") == FORMAT:

@@ -176,7 +176,7 @@ class GramPCA:
 
 def evaluate(mod: ModuleType, overrides: dict, args, real: np.ndarray | None, ks: list[int]) -> dict:
     t0 = time.perf_counter()
-    base = dict(frames_per_sequence=args.frames, seed=args.seed)
+    base = {"frames_per_sequence": args.frames, "seed": args.seed}
     base.update(overrides)
     cfg_train = mod.SynthConfig(n_sequences=args.train_sequences, **base)
     cfg_val = mod.SynthConfig(n_sequences=args.val_sequences, **{**base, "seed": args.seed + 1000})

@@ -21,7 +21,7 @@ from torch.profiler import ProfilerActivity, profile
 from aecnn.bench.runner import make_train_step
 from aecnn.models import create_autoencoder
 
-PATTERN = re.compile(r"nchwtonhwc|nhwctonchw|direct_copy|copy_kernel", re.I)
+PATTERN = re.compile(r"nchwtonhwc|nhwctonchw|direct_copy|copy_kernel", re.IGNORECASE)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -121,7 +121,8 @@ class AutoEncoder_CNNV3(nn.Module):
     # ------------------------------------------------------------------ checks
     def _check_input(self, x: torch.Tensor) -> None:
         if not isinstance(x, torch.Tensor):
-            raise ValueError(f"expected a torch.Tensor of shape (B, 1, H, W), got {type(x).__name__}")
+            # ValueError, as for every other bad input: the CLI turns ValueErrors into one-line messages
+            raise ValueError(f"expected a torch.Tensor of shape (B, 1, H, W), got {type(x).__name__}")  # noqa: TRY004
         if x.ndim != 4:
             raise ValueError(f"expected a 4-D tensor (B, 1, H, W), got {x.ndim}-D shape {tuple(x.shape)}")
         if x.shape[1] != 1:

@@ -9,7 +9,7 @@ import torch
 
 from aecnn import BLOCKS, PRESETS, Autoencoder_CNN, AutoEncoder_CNNV3, create_autoencoder
 
-TINY = dict(channel_config=(8, 16, 16), attention_heads=2)
+TINY = {"channel_config": (8, 16, 16), "attention_heads": 2}
 SIZES = [(201, 201), (152, 1280), (152, 640), (200, 200), (63, 257), (32, 32)]
 
 

@@ -6,7 +6,7 @@ import torch
 
 from aecnn import AutoEncoder_CNNV3, create_autoencoder
 
-TINY = dict(channel_config=(8, 16, 16), attention_heads=2, latent_size=64, input_size=(64, 64))
+TINY = {"channel_config": (8, 16, 16), "attention_heads": 2, "latent_size": 64, "input_size": (64, 64)}
 
 
 @pytest.fixture(scope="module")
@@ -38,16 +38,16 @@ def test_bad_latent_to_decode(model):
 
 
 @pytest.mark.parametrize("kw,match", [
-    (dict(block_config=["resnet", "se"]), "equal length"),
-    (dict(stride_config=[2, 2]), "equal length"),
-    (dict(latent_size=0), "positive integer"),
-    (dict(latent_size=-5), "positive integer"),
-    (dict(latent_strategy="vae"), "unknown latent_strategy 'vae'; valid: conv, spatial"),
-    (dict(block_config=["resnet", "dense", "se"]), "unknown block type 'dense'; valid: inception, resnet, resnext, se"),
-    (dict(norm="layer"), "unknown norm"),
-    (dict(activation="tanh"), "unknown activation"),
-    (dict(input_size=(16, 64)), "input_size"),
-    (dict(attention_heads=3), "attention_heads"),
+    ({"block_config": ["resnet", "se"]}, "equal length"),
+    ({"stride_config": [2, 2]}, "equal length"),
+    ({"latent_size": 0}, "positive integer"),
+    ({"latent_size": -5}, "positive integer"),
+    ({"latent_strategy": "vae"}, "unknown latent_strategy 'vae'; valid: conv, spatial"),
+    ({"block_config": ["resnet", "dense", "se"]}, "unknown block type 'dense'; valid: inception, resnet, resnext, se"),
+    ({"norm": "layer"}, "unknown norm"),
+    ({"activation": "tanh"}, "unknown activation"),
+    ({"input_size": (16, 64)}, "input_size"),
+    ({"attention_heads": 3}, "attention_heads"),
 ])
 def test_bad_config(kw, match):
     with pytest.raises(ValueError, match=match):
