@@ -25,9 +25,9 @@ import torch
 from aecnn.devices import resolve_device
 from aecnn.io import atomic_write_text
 from aecnn.quality import data as qdata
-from aecnn.quality.bench import _pca_codec, build_model
 from aecnn.quality.loop import evaluate, model_codec, train
-from aecnn.quality.pca import PCA
+from aecnn.quality.pca import PCA, pca_codec
+from aecnn.quality.plan import build_model
 
 log = logging.getLogger("quality_sweep")
 
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     tr_eval = tr[: va.shape[0]]
     rows = []
     pca = PCA(a.latent).fit(tr)
-    codec = _pca_codec(pca, a.latent)
+    codec = pca_codec(pca, a.latent)
     ev = evaluate(codec, va)
     rows.append({"name": "PCA", "val_psnr": ev.metrics["psnr"], "band_psnr": ev.metrics["band_psnr"],
                  "train_psnr": evaluate(codec, tr_eval).metrics["psnr"]})

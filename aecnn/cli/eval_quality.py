@@ -52,7 +52,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _config(args: argparse.Namespace):
-    from aecnn.quality.bench import BenchConfig
+    from aecnn.quality.plan import BenchConfig
 
     given = {
         "device": args.device, "latents": tuple(args.latents) if args.latents else None,

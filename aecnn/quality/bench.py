@@ -23,162 +23,32 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 
 import numpy as np
 import torch
 
-from aecnn.baselines.v1 import V1_SIZE, AutoencoderV1
 from aecnn.devices import resolve_device
-from aecnn.models import create_autoencoder, preset_config
 from aecnn.quality import data as qdata
 from aecnn.quality.loop import EvalResult, evaluate, model_codec, throughput, train
-from aecnn.quality.pca import PCA
+from aecnn.quality.pca import PCA, pca_codec
+from aecnn.quality.plan import (
+    KINDS,
+    METHODS,
+    NETWORKS,
+    SECONDS_REFERENCE,
+    BenchConfig,
+    Run,
+    build_model,
+    plan,
+    strip_images,
+)
 from aecnn.quality.seqstage import sequence_scores
 
+__all__ = ["KINDS", "METHODS", "NETWORKS", "SECONDS_REFERENCE", "BenchConfig", "Benchmark", "Run", "build_model",
+           "plan", "run_benchmark", "strip_images"]
 log = logging.getLogger(__name__)
-METHODS = ("pca", "v1", "seed", "aecnn-conv", "aecnn-spatial")
-NETWORKS = METHODS[1:]
-SECONDS_REFERENCE = "aecnn-spatial"  # the presets' latent_strategy: its time defines the seconds budget
-KINDS = ("crop", "strip")
 SEQ_TIMEOUT_S = 900.0  # longest wait for one sequence-stage fit when no deadline is set
-
-
-@dataclass(frozen=True)
-class BenchConfig:
-    """What :func:`run_benchmark` does. Sizes are (H, W)."""
-
-    preset: str = "small"
-    model_overrides: tuple[tuple[str, object], ...] = ()
-    latents: tuple[int, ...] = (128, 512, 2048)
-    strip_latents: tuple[int, ...] = (512,)
-    reference_latent: int = 512
-    kinds: tuple[str, ...] = KINDS
-    methods: tuple[str, ...] = METHODS
-    images_seen: int | None = None
-    strip_images_ratio: float = 0.25
-    seconds: float | None = None
-    seconds_methods: tuple[str, ...] = ("v1",)
-    all_latent_methods: tuple[str, ...] = ("v1", "seed", "aecnn-spatial")
-    train_budget_s: float = 170.0
-    deadline_s: float | None = None
-    batch_size: int = 64
-    lr: float = 2e-3
-    train_sequences: int = 192
-    val_sequences: int = 64
-    frames_per_sequence: int = 32
-    crop_size: tuple[int, int] = (201, 201)
-    strip_size: tuple[int, int] = (152, 1280)
-    seed: int = 0  # the synthetic data (validation: seed + 1000)
-    train_seed: int = 0  # every network's initialisation and batch order; vary it to repeat a training
-    device: str = "auto"
-    real_dir: str | None = None
-    lstm_epochs: int | None = None
-    seq_workers: int = 8
-    warmup_steps: int = 3
-    min_images: int = 0
-
-    def __post_init__(self) -> None:
-        bad = [m for m in (*self.methods, *self.seconds_methods, *self.all_latent_methods) if m not in METHODS]
-        if bad:
-            raise ValueError(f"unknown method(s) {bad}; valid: {', '.join(METHODS)}")
-        if any(k not in KINDS for k in self.kinds):
-            raise ValueError(f"kinds must be among {KINDS}, got {self.kinds}")
-        if any(int(n) < 1 for n in (*self.latents, *self.strip_latents)):
-            raise ValueError(f"latent sizes must be positive, got {self.latents}, {self.strip_latents}")
-        if self.reference_latent not in self.latents:
-            raise ValueError(f"reference_latent {self.reference_latent} must be one of --latents {self.latents}")
-        if self.images_seen is not None and self.images_seen < self.batch_size:
-            raise ValueError(f"images_seen must be at least one batch ({self.batch_size}), got {self.images_seen}")
-        if self.seconds is not None and self.seconds <= 0:
-            raise ValueError(f"seconds must be positive, got {self.seconds}")
-
-    @classmethod
-    def quick(cls, **overrides) -> BenchConfig:
-        """CPU smoke configuration: every method and both kinds at toy sizes (well under a minute)."""
-        base = {"preset": "tiny", "model_overrides": (("channel_config", (8, 16, 32)),), "latents": (32,),
-                "strip_latents": (32,), "reference_latent": 32, "images_seen": 32, "strip_images_ratio": 0.5,
-                "seconds_methods": ("v1",), "all_latent_methods": ("v1", "seed", "aecnn-conv", "aecnn-spatial"),
-                "batch_size": 8, "train_sequences": 5, "val_sequences": 2, "frames_per_sequence": 8,
-                "strip_size": (64, 384), "lstm_epochs": 2, "seq_workers": 0, "warmup_steps": 0, "device": "cpu"}
-        base.update(overrides)
-        return cls(**base)
-
-
-@dataclass
-class Run:
-    """One trained-and-scored method: the spec plus its results."""
-
-    kind: str
-    method: str
-    latent: int
-    budget: str  # "images" | "seconds"
-    status: str = "pending"
-    note: str = ""
-    params: int = 0
-    images_seen: int = 0
-    train_seconds: float = math.nan
-    train_ips: float = math.nan
-    final_loss: float = math.nan
-    metrics: dict = field(default_factory=dict)
-    real_metrics: dict = field(default_factory=dict)
-    r2_lstm: float = math.nan
-    r2_ridge: float = math.nan
-
-    @property
-    def key(self) -> tuple:
-        return self.kind, self.method, self.latent, self.budget
-
-
-def build_model(method: str, preset: str, size: tuple[int, int], latent: int,
-                overrides: dict | None = None) -> torch.nn.Module:
-    """The network of ``method`` for frames of ``size`` with ``latent`` values; ``overrides``
-    are aecnn config fields applied to the preset (the seed bottleneck and aecnn alike)."""
-    over = dict(overrides or {})
-    if method == "v1":
-        if tuple(size) != V1_SIZE:
-            raise ValueError(f"V1 only takes 201x201 frames, not {size}")
-        return AutoencoderV1(embedding_dim=latent)
-    # The strategy is set explicitly for every method: the presets' default is "spatial", and a
-    # 4x4 grid or a flat latent only exists with latent_strategy="conv".
-    if method == "seed":  # pool every feature map to 4x4, then linear
-        over["latent_strategy"] = "conv"
-        c_last = preset_config(preset, size, **over).channel_config[-1]
-        return create_autoencoder(preset, size, latent_size=latent, bottleneck_grid=(4, 4),
-                                  bottleneck_channels=c_last, **over)
-    if method in ("aecnn-conv", "aecnn-spatial"):
-        over["latent_strategy"] = method.removeprefix("aecnn-")
-        return create_autoencoder(preset, size, latent_size=latent, **over)
-    raise ValueError(f"not a network: {method!r}")
-
-
-def plan(cfg: BenchConfig) -> list[Run]:
-    """Runs in priority order: what the targets need first, so a deadline drops the rest."""
-    ref, runs = cfg.reference_latent, []
-    nets = [m for m in ("aecnn-spatial", "aecnn-conv", "seed", "v1") if m in cfg.methods]
-
-    def add(kind: str, latent: int, budget: str, methods: list[str]) -> None:
-        for m in methods:
-            if kind == "strip" and m == "v1":
-                continue
-            runs.append(Run(kind, m, latent, budget))
-
-    if "crop" in cfg.kinds:
-        add("crop", ref, "images", nets)
-        add("crop", ref, "seconds", [m for m in nets if m in cfg.seconds_methods
-                                     or (m == SECONDS_REFERENCE and cfg.seconds is not None)])
-    if "strip" in cfg.kinds and ref in cfg.strip_latents:
-        add("strip", ref, "images", nets)
-    rest = [m for m in nets if m in cfg.all_latent_methods]
-    if "crop" in cfg.kinds:
-        for lat in cfg.latents:
-            if lat != ref:
-                add("crop", lat, "images", rest)
-    if "strip" in cfg.kinds:
-        for lat in cfg.strip_latents:
-            if lat != ref:
-                add("strip", lat, "images", rest)
-    return runs
 
 
 class Benchmark:
@@ -291,7 +161,7 @@ class Benchmark:
                 if lat > k:
                     run.status, run.note = "skipped", f"PCA has at most {k} components here"
                     continue
-                codec = _pca_codec(pca, lat)
+                codec = pca_codec(pca, lat)
                 self._score(run, codec, kind)
                 run.status = "ok"
                 log.info("%s pca L=%d: %.2f dB (fit %.1f s)", kind, lat, run.metrics["psnr"], fit_s)
@@ -362,9 +232,9 @@ class Benchmark:
         todo = plan(c)
         ips = self._calibrate(todo) if c.images_seen is None else {}
         n_images, seconds = self._fit_budget(todo, ips)
-        self.meta.update(images_seen=n_images, strip_images_seen=_strip_images(c, n_images))
+        self.meta.update(images_seen=n_images, strip_images_seen=strip_images(c, n_images))
         log.info("budget: %d images (crops), %d (strips); seconds budget %s", n_images,
-                 _strip_images(c, n_images), f"{seconds:.1f}" if seconds else f"= {SECONDS_REFERENCE}'s time")
+                 strip_images(c, n_images), f"{seconds:.1f}" if seconds else f"= {SECONDS_REFERENCE}'s time")
         for run in todo:
             self.runs.append(run)
             if run.budget == "seconds" and seconds is None:
@@ -390,7 +260,7 @@ class Benchmark:
 
     def _train_and_score(self, run: Run, n_images: int, seconds: float | None, ips: dict) -> None:
         c = self.cfg
-        images = _strip_images(c, n_images) if run.kind == "strip" else n_images
+        images = strip_images(c, n_images) if run.kind == "strip" else n_images
         v = ips.get((run.kind, run.method))
         est = (seconds if run.budget == "seconds" else images / v) if v else 0.0
         if c.deadline_s is not None and self.elapsed() + est * 1.15 + 5 > c.deadline_s:
@@ -472,23 +342,6 @@ def _can_spawn() -> bool:
     """Spawned workers re-import ``__main__``; ``python -m aecnn`` runs the CLI at import time."""
     spec = getattr(sys.modules.get("__main__"), "__spec__", None)
     return getattr(spec, "name", None) != "aecnn.__main__"
-
-
-def _strip_images(cfg: BenchConfig, n: int) -> int:
-    m = int(n * cfg.strip_images_ratio)
-    return max(cfg.batch_size, m - m % cfg.batch_size)
-
-
-def _pca_codec(pca: PCA, latent: int):
-    def enc(x: torch.Tensor) -> torch.Tensor:
-        with torch.autocast(x.device.type, enabled=False):
-            return pca.encode(x, latent)
-
-    def dec(z: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-        with torch.autocast(z.device.type, enabled=False):
-            return pca.decode(z, latent)
-
-    return enc, dec
 
 
 def _jsonable(obj):

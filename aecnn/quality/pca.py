@@ -59,3 +59,17 @@ class PCA:
     def decode(self, z: torch.Tensor, latent: int) -> torch.Tensor:
         """``(B, latent)`` -> ``(B, 1, H, W)``."""
         return (z.float() @ self._v(latent).T + self.mean).view(z.shape[0], 1, *self.shape)
+
+
+def pca_codec(pca: PCA, latent: int):
+    """(encode, decode) of a fitted :class:`PCA` at ``latent`` components, in float32 even
+    under autocast; the same call signatures as :func:`aecnn.quality.loop.model_codec`."""
+    def enc(x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(x.device.type, enabled=False):
+            return pca.encode(x, latent)
+
+    def dec(z: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        with torch.autocast(z.device.type, enabled=False):
+            return pca.decode(z, latent)
+
+    return enc, dec

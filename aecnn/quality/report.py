@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aecnn.quality.bench import METHODS
+from aecnn.quality.plan import METHODS
 
 ORDER = {m: i for i, m in enumerate(METHODS)}
 

@@ -3,7 +3,7 @@ presets' default latent strategy is (a run once compared three copies of the spa
 import pytest
 import torch
 
-from aecnn.quality.bench import build_model
+from aecnn.quality.plan import build_model
 
 
 @pytest.mark.parametrize("size", [(201, 201), (152, 1280)])

@@ -1,0 +1,163 @@
+"""What the quality benchmark runs: its configuration, the methods, and the order of the runs.
+
+A *run* is one method at one frame kind, latent size and budget (:class:`Run`); :func:`plan`
+lists them in priority order for a :class:`BenchConfig`, and :func:`build_model` builds the
+network of a method. :mod:`aecnn.quality.bench` executes the plan.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from aecnn.baselines.v1 import V1_SIZE, AutoencoderV1
+from aecnn.models import create_autoencoder, preset_config
+
+METHODS = ("pca", "v1", "seed", "aecnn-conv", "aecnn-spatial")
+NETWORKS = METHODS[1:]
+SECONDS_REFERENCE = "aecnn-spatial"  # the presets' latent_strategy: its time defines the seconds budget
+KINDS = ("crop", "strip")
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What :func:`run_benchmark` does. Sizes are (H, W)."""
+
+    preset: str = "small"
+    model_overrides: tuple[tuple[str, object], ...] = ()
+    latents: tuple[int, ...] = (128, 512, 2048)
+    strip_latents: tuple[int, ...] = (512,)
+    reference_latent: int = 512
+    kinds: tuple[str, ...] = KINDS
+    methods: tuple[str, ...] = METHODS
+    images_seen: int | None = None
+    strip_images_ratio: float = 0.25
+    seconds: float | None = None
+    seconds_methods: tuple[str, ...] = ("v1",)
+    all_latent_methods: tuple[str, ...] = ("v1", "seed", "aecnn-spatial")
+    train_budget_s: float = 170.0
+    deadline_s: float | None = None
+    batch_size: int = 64
+    lr: float = 2e-3
+    train_sequences: int = 192
+    val_sequences: int = 64
+    frames_per_sequence: int = 32
+    crop_size: tuple[int, int] = (201, 201)
+    strip_size: tuple[int, int] = (152, 1280)
+    seed: int = 0  # the synthetic data (validation: seed + 1000)
+    train_seed: int = 0  # every network's initialisation and batch order; vary it to repeat a training
+    device: str = "auto"
+    real_dir: str | None = None
+    lstm_epochs: int | None = None
+    seq_workers: int = 8
+    warmup_steps: int = 3
+    min_images: int = 0
+
+    def __post_init__(self) -> None:
+        bad = [m for m in (*self.methods, *self.seconds_methods, *self.all_latent_methods) if m not in METHODS]
+        if bad:
+            raise ValueError(f"unknown method(s) {bad}; valid: {', '.join(METHODS)}")
+        if any(k not in KINDS for k in self.kinds):
+            raise ValueError(f"kinds must be among {KINDS}, got {self.kinds}")
+        if any(int(n) < 1 for n in (*self.latents, *self.strip_latents)):
+            raise ValueError(f"latent sizes must be positive, got {self.latents}, {self.strip_latents}")
+        if self.reference_latent not in self.latents:
+            raise ValueError(f"reference_latent {self.reference_latent} must be one of --latents {self.latents}")
+        if self.images_seen is not None and self.images_seen < self.batch_size:
+            raise ValueError(f"images_seen must be at least one batch ({self.batch_size}), got {self.images_seen}")
+        if self.seconds is not None and self.seconds <= 0:
+            raise ValueError(f"seconds must be positive, got {self.seconds}")
+
+    @classmethod
+    def quick(cls, **overrides) -> BenchConfig:
+        """CPU smoke configuration: every method and both kinds at toy sizes (well under a minute)."""
+        base = {"preset": "tiny", "model_overrides": (("channel_config", (8, 16, 32)),), "latents": (32,),
+                "strip_latents": (32,), "reference_latent": 32, "images_seen": 32, "strip_images_ratio": 0.5,
+                "seconds_methods": ("v1",), "all_latent_methods": ("v1", "seed", "aecnn-conv", "aecnn-spatial"),
+                "batch_size": 8, "train_sequences": 5, "val_sequences": 2, "frames_per_sequence": 8,
+                "strip_size": (64, 384), "lstm_epochs": 2, "seq_workers": 0, "warmup_steps": 0, "device": "cpu"}
+        base.update(overrides)
+        return cls(**base)
+
+
+@dataclass
+class Run:
+    """One trained-and-scored method: the spec plus its results."""
+
+    kind: str
+    method: str
+    latent: int
+    budget: str  # "images" | "seconds"
+    status: str = "pending"
+    note: str = ""
+    params: int = 0
+    images_seen: int = 0
+    train_seconds: float = math.nan
+    train_ips: float = math.nan
+    final_loss: float = math.nan
+    metrics: dict = field(default_factory=dict)
+    real_metrics: dict = field(default_factory=dict)
+    r2_lstm: float = math.nan
+    r2_ridge: float = math.nan
+
+    @property
+    def key(self) -> tuple:
+        return self.kind, self.method, self.latent, self.budget
+
+
+def build_model(method: str, preset: str, size: tuple[int, int], latent: int,
+                overrides: dict | None = None) -> torch.nn.Module:
+    """The network of ``method`` for frames of ``size`` with ``latent`` values; ``overrides``
+    are aecnn config fields applied to the preset (the seed bottleneck and aecnn alike)."""
+    over = dict(overrides or {})
+    if method == "v1":
+        if tuple(size) != V1_SIZE:
+            raise ValueError(f"V1 only takes 201x201 frames, not {size}")
+        return AutoencoderV1(embedding_dim=latent)
+    # The strategy is set explicitly for every method: the presets' default is "spatial", and a
+    # 4x4 grid or a flat latent only exists with latent_strategy="conv".
+    if method == "seed":  # pool every feature map to 4x4, then linear
+        over["latent_strategy"] = "conv"
+        c_last = preset_config(preset, size, **over).channel_config[-1]
+        return create_autoencoder(preset, size, latent_size=latent, bottleneck_grid=(4, 4),
+                                  bottleneck_channels=c_last, **over)
+    if method in ("aecnn-conv", "aecnn-spatial"):
+        over["latent_strategy"] = method.removeprefix("aecnn-")
+        return create_autoencoder(preset, size, latent_size=latent, **over)
+    raise ValueError(f"not a network: {method!r}")
+
+
+def plan(cfg: BenchConfig) -> list[Run]:
+    """Runs in priority order: what the targets need first, so a deadline drops the rest."""
+    ref, runs = cfg.reference_latent, []
+    nets = [m for m in ("aecnn-spatial", "aecnn-conv", "seed", "v1") if m in cfg.methods]
+
+    def add(kind: str, latent: int, budget: str, methods: list[str]) -> None:
+        for m in methods:
+            if kind == "strip" and m == "v1":
+                continue
+            runs.append(Run(kind, m, latent, budget))
+
+    if "crop" in cfg.kinds:
+        add("crop", ref, "images", nets)
+        add("crop", ref, "seconds", [m for m in nets if m in cfg.seconds_methods
+                                     or (m == SECONDS_REFERENCE and cfg.seconds is not None)])
+    if "strip" in cfg.kinds and ref in cfg.strip_latents:
+        add("strip", ref, "images", nets)
+    rest = [m for m in nets if m in cfg.all_latent_methods]
+    if "crop" in cfg.kinds:
+        for lat in cfg.latents:
+            if lat != ref:
+                add("crop", lat, "images", rest)
+    if "strip" in cfg.kinds:
+        for lat in cfg.strip_latents:
+            if lat != ref:
+                add("strip", lat, "images", rest)
+    return runs
+
+
+def strip_images(cfg: BenchConfig, n: int) -> int:
+    """Images seen on strips when crops see ``n``: ``strip_images_ratio * n`` in whole batches."""
+    m = int(n * cfg.strip_images_ratio)
+    return max(cfg.batch_size, m - m % cfg.batch_size)
