@@ -49,6 +49,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-real", action="store_true", help="skip the real-frame evaluation")
     p.add_argument("--commit", default=None, help="git commit to record (default: git rev-parse, if available)")
     p.add_argument("--no-figures", action="store_true", help="write only results.json and results.md")
+    p.add_argument("--save-models", metavar="DIR", default=None,
+                   help="write every trained network to DIR: aecnn as checkpoints `aecnn reconstruct` and "
+                   "`aecnn.checkpoint.load_model` open, V1 as its state_dict")
 
 
 def _config(args: argparse.Namespace):
@@ -62,7 +65,7 @@ def _config(args: argparse.Namespace):
         "deadline_s": args.deadline, "preset": args.preset, "kinds": tuple(args.kinds) if args.kinds else None,
         "methods": tuple(args.methods) if args.methods else None, "train_sequences": args.train_sequences,
         "val_sequences": args.val_sequences, "batch_size": args.batch_size, "seq_workers": args.seq_workers,
-        "train_seed": args.train_seed}
+        "train_seed": args.train_seed, "models_dir": args.save_models}
     over = {k: v for k, v in given.items() if v is not None}
     if args.latents and args.reference_latent is None:
         over["reference_latent"] = 512 if 512 in args.latents else args.latents[0]

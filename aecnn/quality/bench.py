@@ -24,10 +24,12 @@ import os
 import sys
 import time
 from dataclasses import asdict, replace
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from aecnn.checkpoint import atomic_save, save_checkpoint
 from aecnn.devices import resolve_device
 from aecnn.quality import data as qdata
 from aecnn.quality.loop import EvalResult, evaluate, model_codec, throughput, train
@@ -278,6 +280,7 @@ class Benchmark:
             run.images_seen, run.train_seconds, run.train_ips, run.final_loss = (
                 st.images_seen, st.seconds, st.images_per_s, st.final_loss)
             self._score(run, model_codec(model), run.kind)
+            self._save_model(run, model)
             run.status = "ok"
             log.info("%s %s L=%d (%s): %d img in %.1f s (%.0f img/s), loss %.2e, val %.2f dB, SSIM %.4f, "
                      "band %.2f dB, real %s dB [%.0f s]", run.kind, run.method, run.latent, run.budget,
@@ -291,6 +294,23 @@ class Benchmark:
             model = None
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
+
+    def _save_model(self, run: Run, model: torch.nn.Module) -> None:
+        """With ``models_dir``: the trained network, named after its run (a failure to write is
+        logged, not fatal: the scores are what the run is for)."""
+        if not self.cfg.models_dir:
+            return
+        path = Path(self.cfg.models_dir) / f"{run.kind}-{run.method}-L{run.latent}-{run.budget}.pt"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if hasattr(model, "get_config"):  # aecnn: a checkpoint that rebuilds itself
+                save_checkpoint(path, model, quality_run={k: getattr(run, k) for k in (
+                    "kind", "method", "latent", "budget", "images_seen")})
+            else:  # V1: its state_dict, as the users' code saves it
+                atomic_save(model.state_dict(), path)
+            run.note = (run.note + "; " if run.note else "") + f"model: {path.name}"
+        except OSError as exc:
+            log.error("could not save the %s model to %s: %s", run.key, path, exc)
 
     def _collect_sequence_scores(self) -> None:
         from multiprocessing import TimeoutError as PoolTimeout

@@ -50,6 +50,7 @@ class BenchConfig:
     device: str = "auto"
     real_dir: str | None = None
     lstm_epochs: int | None = None
+    models_dir: str | None = None  # write every trained network here (for offline analysis)
     seq_workers: int = 8
     warmup_steps: int = 3
     min_images: int = 0

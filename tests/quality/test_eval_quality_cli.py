@@ -36,12 +36,29 @@ def test_quick_end_to_end(tmp_path, capsys):
     assert "| frames |" in capsys.readouterr().out
 
 
-def test_quick_without_real_frames(tmp_path):
+def test_quick_without_real_frames_saving_models(tmp_path):
+    import torch
+
+    from aecnn.baselines.v1 import AutoencoderV1
+    from aecnn.checkpoint import load_checkpoint, load_model
+
+    models = tmp_path / "models"
     rc = main(["eval-quality", "--quick", "--out", str(tmp_path), "--real-dir", str(tmp_path / "absent"),
-               "--methods", "pca", "v1", "--kinds", "crop", "--no-figures"])
+               "--methods", "pca", "v1", "aecnn-spatial", "--kinds", "crop", "--no-figures",
+               "--save-models", str(models)])
     assert rc == 0
     results = json.loads((tmp_path / "results.json").read_text())
     assert all(not r["real_metrics"] for r in results["runs"])
+    # every trained network is saved, named after its run, and rebuilds from the file alone
+    ours = models / "crop-aecnn-spatial-L32-images.pt"
+    model = load_model(ours)
+    assert model.config.latent_size == 32 and model.config.latent_strategy == "spatial"
+    assert load_checkpoint(ours)["quality_run"]["method"] == "aecnn-spatial"
+    assert model(torch.rand(2, 1, 201, 201)).shape == (2, 1, 201, 201)
+    v1 = AutoencoderV1(embedding_dim=32)
+    v1.load_state_dict(torch.load(models / "crop-v1-L32-images.pt", weights_only=True))
+    notes = {r["method"]: r["note"] for r in results["runs"] if r["budget"] == "images"}
+    assert "crop-v1-L32-images.pt" in notes["v1"]
 
 
 def test_bad_arguments_are_reported(tmp_path, capsys):
