@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from aecnn.data.cache_build import DTYPES, FORMAT_VERSION, MANIFEST, CacheBuilder
-from aecnn.data.dataset import Geometry
+from aecnn.data.geometry import Geometry
 from aecnn.data.index import FrameIndex, FrameMeta
 
 __all__ = ["DTYPES", "FORMAT_VERSION", "MANIFEST", "FrameCache", "default_cache_dir"]

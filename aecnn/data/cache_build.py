@@ -22,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from aecnn.data import imageio
-from aecnn.data.dataset import Geometry, apply_geometry
+from aecnn.data.geometry import Geometry, apply_geometry
 from aecnn.data.index import CACHE_MARKER, FrameIndex
 
 logger = logging.getLogger("aecnn.data.cache")
