@@ -8,7 +8,9 @@ gives the same two regressors, on the same sequences (192 training / 64 held-out
 
 * ``shape``: advancing and receding contact angles, contact length, height, elongation: what a
   crop shows (crops are centred on the drop, so its position and speed are not in the frame);
-* ``shape + motion``: the same plus the drop's position and speed: what a strip shows.
+* ``shape + crop origin``: the same plus where each crop was cut from the frame (the crop's
+  top-left corner, integer pixels), which a crop pipeline can keep next to each latent;
+* ``shape + motion``: the shape plus the drop's position and speed: what a strip shows.
 
 The viscosity sets the speed only together with two other hidden factors (the drop volume, seen
 as its size, and an unexplained "tilt" factor of +-14 %, ``aecnn.data.synth.params``), so even
@@ -30,15 +32,16 @@ from aecnn.quality.seqstage import sequence_scores
 
 SHAPE = ("adv_angle_deg", "rec_angle_deg", "contact_length_px", "height_px", "elongation")
 MOTION = ("x_px", "velocity_px")
+ORIGIN = ("crop_x0", "crop_y0")
 
 
 def ground_truth(n_sequences: int, frames: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame columns ``(S*T, len(SHAPE + MOTION))`` and viscosities ``(S,)``."""
+    """Per-frame columns ``(S*T, len(SHAPE + MOTION + ORIGIN))`` and viscosities ``(S,)``."""
     cfg = SynthConfig(n_sequences=n_sequences, frames_per_sequence=frames, seed=seed)
     cols, visc = [], []
     for i in range(n_sequences):
         seq = render_sequence(cfg, i, kinds=("crop",))  # the columns do not depend on the kind
-        cols.append(np.stack([seq.frames[k] for k in SHAPE + MOTION], axis=1))
+        cols.append(np.stack([seq.frames[k] for k in SHAPE + MOTION + ORIGIN], axis=1))
         visc.append(seq.viscosity)
     return np.concatenate(cols).astype(np.float32), np.array(visc)
 
@@ -54,8 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     x_tr, y_tr = ground_truth(a.train_sequences, a.frames, 0)
     x_va, y_va = ground_truth(a.val_sequences, a.frames, 1000)
-    sets = {"shape (crop-visible)": list(range(len(SHAPE))),
-            "shape + motion (strip-visible)": list(range(len(SHAPE) + len(MOTION)))}
+    n_s, n_m = len(SHAPE), len(MOTION)
+    sets = {"shape (crop-visible)": list(range(n_s)),
+            "shape + crop origin (crop + where it was cut)": [*range(n_s), n_s + n_m, n_s + n_m + 1],
+            "shape + motion (strip-visible)": list(range(n_s + n_m))}
     rows = {}
     for name, idx in sets.items():
         s = sequence_scores(x_tr[:, idx], y_tr, x_va[:, idx], y_va, a.frames, a.lstm_epochs)

@@ -2,7 +2,9 @@
 
 LATENTS is a file written by ``aecnn embed`` (.npz, .h5 or .pt). TARGETS.csv has a ``sequence``
 column and a target column (``--target``, default ``viscosity``), e.g. the ``metadata.csv`` that
-``aecnn synth`` writes. With ``--out DIR``: results.json, predictions.csv, pred_vs_true.png and
+``aecnn synth`` writes. ``--frame-features FRAMES.csv`` appends per-frame columns to the latents
+(by default the frame-to-frame change of ``crop_x0 crop_y0``, where each crop was cut: the drop's
+speed, which crops centred on it do not show). With ``--out DIR``: results.json, predictions.csv, pred_vs_true.png and
 the trained model (sequence_model.pt, last fold).
 """
 from __future__ import annotations
@@ -23,6 +25,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", default="viscosity", help="target column (default viscosity)")
     p.add_argument("--sequence-column", default="sequence", help="sequence column (default sequence)")
     p.add_argument("--out", "-o", default=None, help="folder for results.json, predictions.csv, pred_vs_true.png")
+    f = p.add_argument_group("per-frame features appended to the latents")
+    f.add_argument("--frame-features", metavar="FRAMES.csv", default=None,
+                   help="per-frame CSV with sequence and frame columns, e.g. the frames.csv of `aecnn synth`")
+    f.add_argument("--frame-columns", nargs="+", default=["crop_x0", "crop_y0"], metavar="COL",
+                   help="its columns to append (default crop_x0 crop_y0: where each crop was cut; crops "
+                        "centred on the drop lose its speed without them)")
+    f.add_argument("--frame-mode", choices=("change", "value"), default="change",
+                   help="change (default): each column's change from the previous frame; value: as is")
+    f.add_argument("--frame-column", default="frame", help="frame-number column of FRAMES.csv (default frame)")
     g = p.add_argument_group("windows and model")
     g.add_argument("--window", type=int, default=16, help="frames per window T (default 16)")
     g.add_argument("--stride", type=int, default=4, help="frames between windows S (default 4)")
@@ -65,7 +76,8 @@ def _write_outputs(out: Path, result, target: str, meta: dict) -> None:
     atomic_write(out / "predictions.csv", write_csv)
     save_figure(prediction_figure(result, target), out / "pred_vs_true.png", dpi=120)
     if result.model is not None:
-        save_sequence_model(out / "sequence_model.pt", result.model, target=target, fit_config=result.config)
+        save_sequence_model(out / "sequence_model.pt", result.model, target=target, fit_config=result.config,
+                            frame_features=meta.get("frame_features"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,6 +92,11 @@ def run(args: argparse.Namespace) -> int:
     targets = read_targets(args.targets, args.target, args.sequence_column)
     seqs = emb.by_sequence()
     matched = match_targets(list(seqs), targets)
+    if args.frame_features:
+        from aecnn.sequence.features import append_features, frame_features, read_frame_table
+
+        table = read_frame_table(args.frame_features, args.frame_columns, args.sequence_column, args.frame_column)
+        seqs = append_features(seqs, frame_features(emb.frame_indices_by_sequence(), table, args.frame_mode))
     try:
         cfg = FitConfig(window=args.window, stride=args.stride, hidden_size=args.hidden, num_layers=args.layers,
                         head=args.head, projection=args.projection, dropout=args.dropout, epochs=args.epochs,
@@ -100,11 +117,17 @@ def run(args: argparse.Namespace) -> int:
         how = f"{cfg.folds}-fold CV"
     else:
         how = f"held out {result.n_test_sequences}"
-    print(f"fit-sequence: {len(emb)} frames, latent size {emb.latent_size}, {len(matched)} sequences with "
+    extra = (f" + {len(args.frame_columns)} frame feature(s) ({args.frame_mode} of {', '.join(args.frame_columns)})"
+             if args.frame_features else "")
+    print(f"fit-sequence: {len(emb)} frames, latent size {emb.latent_size}{extra}, {len(matched)} sequences with "
           f"{args.target}; {how}")
     print(result.line())
     if out is not None:
         _write_outputs(out, result, args.target, {"latents": str(args.latents), "targets": str(args.targets),
-                                                  "latent_meta_kind": emb.meta.get("kind", "autoencoder")})
+                                                  "latent_meta_kind": emb.meta.get("kind", "autoencoder"),
+                                                  "frame_features": {"file": args.frame_features,
+                                                                     "columns": args.frame_columns,
+                                                                     "mode": args.frame_mode}
+                                                  if args.frame_features else None})
         print(f"wrote results.json, predictions.csv, pred_vs_true.png and sequence_model.pt to {out}")
     return 0

@@ -101,6 +101,12 @@ class Embeddings:
             out[name] = np.asarray(self.latents[idx])
         return out
 
+    def frame_indices_by_sequence(self) -> dict[str, np.ndarray]:
+        """``name -> (T,)`` frame indices of each sequence, in the order of :meth:`by_sequence`."""
+        names = self.sequence
+        return {name: np.sort(self.frame_index[np.flatnonzero(names == name)], kind="stable")
+                for name in self.sequences}
+
 
 def _str_array(values: Sequence[str]) -> np.ndarray:
     return np.asarray([str(v) for v in values], dtype=np.str_) if len(values) else np.zeros(0, dtype="<U1")
