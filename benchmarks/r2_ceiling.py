@@ -10,6 +10,8 @@ gives the same two regressors, on the same sequences (192 training / 64 held-out
   crop shows (crops are centred on the drop, so its position and speed are not in the frame);
 * ``shape + crop origin``: the same plus where each crop was cut from the frame (the crop's
   top-left corner, integer pixels), which a crop pipeline can keep next to each latent;
+* ``shape + crop displacement``: the shape plus the origin's change from the previous frame
+  (what ``aecnn fit-sequence --frame-features`` appends by default);
 * ``shape + motion``: the shape plus the drop's position and speed: what a strip shows.
 
 The viscosity sets the speed only together with two other hidden factors (the drop volume, seen
@@ -29,6 +31,7 @@ import numpy as np
 
 from aecnn.data.synth import SynthConfig, render_sequence
 from aecnn.quality.seqstage import sequence_scores
+from aecnn.sequence.features import frame_change
 
 SHAPE = ("adv_angle_deg", "rec_angle_deg", "contact_length_px", "height_px", "elongation")
 MOTION = ("x_px", "velocity_px")
@@ -58,12 +61,20 @@ def main(argv: list[str] | None = None) -> int:
     x_tr, y_tr = ground_truth(a.train_sequences, a.frames, 0)
     x_va, y_va = ground_truth(a.val_sequences, a.frames, 1000)
     n_s, n_m = len(SHAPE), len(MOTION)
-    sets = {"shape (crop-visible)": list(range(n_s)),
-            "shape + crop origin (crop + where it was cut)": [*range(n_s), n_s + n_m, n_s + n_m + 1],
-            "shape + motion (strip-visible)": list(range(n_s + n_m))}
+    origin = [n_s + n_m, n_s + n_m + 1]
+
+    def with_change(x: np.ndarray) -> np.ndarray:  # shape + frame-to-frame change of the crop origin
+        seqs = x.reshape(-1, a.frames, x.shape[1])
+        change = np.stack([frame_change(s[:, origin]) for s in seqs]).reshape(-1, len(origin))
+        return np.concatenate([x[:, :n_s], change], axis=1)
+
+    sets = {"shape (crop-visible)": (x_tr[:, :n_s], x_va[:, :n_s]),
+            "shape + crop origin": (x_tr[:, [*range(n_s), *origin]], x_va[:, [*range(n_s), *origin]]),
+            "shape + crop displacement": (with_change(x_tr), with_change(x_va)),
+            "shape + motion (strip-visible)": (x_tr[:, :n_s + n_m], x_va[:, :n_s + n_m])}
     rows = {}
-    for name, idx in sets.items():
-        s = sequence_scores(x_tr[:, idx], y_tr, x_va[:, idx], y_va, a.frames, a.lstm_epochs)
+    for name, (tr, va) in sets.items():
+        s = sequence_scores(tr, y_tr, va, y_va, a.frames, a.lstm_epochs)
         rows[name] = {k: round(float(v), 4) for k, v in s.items()}
         print(f"{name:32s} R2 LSTM {s['r2_lstm']:.3f}   R2 ridge {s['r2_ridge']:.3f}")
     print(f"({time.perf_counter() - t0:.0f} s)")

@@ -60,7 +60,9 @@ def read_frame_table(path: str | os.PathLike, columns: Sequence[str], sequence_c
     return table
 
 
-def _change(values: np.ndarray) -> np.ndarray:
+def frame_change(values: np.ndarray) -> np.ndarray:
+    """``(T, k)`` change of each column from the previous frame; the first frame repeats the
+    second's change (zeros for a single frame)."""
     if len(values) < 2:
         return np.zeros_like(values)
     d = np.diff(values, axis=0, prepend=values[:1])
@@ -84,7 +86,7 @@ def frame_features(frame_index: Mapping[str, np.ndarray], table: Mapping[tuple[s
         absent += [(name, int(f)) for f, r in zip(frames, rows) if r is None]
         if not absent:
             values = np.stack(rows)
-            out[name] = (_change(values) if mode == "change" else values).astype(np.float32)
+            out[name] = (frame_change(values) if mode == "change" else values).astype(np.float32)
     if absent:
         first = ", ".join(f"{s} frame {f}" for s, f in absent[:3])
         raise ValueError(f"{len(absent)} frame(s) have no row in the frame table (first: {first}); the "
@@ -97,4 +99,4 @@ def append_features(seqs: Mapping[str, np.ndarray], feats: Mapping[str, np.ndarr
     return {n: np.concatenate([np.asarray(z, np.float32), feats[n]], axis=1) for n, z in seqs.items()}
 
 
-__all__ = ["MODES", "append_features", "frame_features", "read_frame_table"]
+__all__ = ["MODES", "append_features", "frame_change", "frame_features", "read_frame_table"]
