@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from aecnn.cli.errors import CLIError
 from aecnn.models import PRESETS
 
 DEFAULT_REAL = ("../shared/data/droplet_frames", ".device_data/droplet_frames")
@@ -49,9 +50,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-real", action="store_true", help="skip the real-frame evaluation")
     p.add_argument("--commit", default=None, help="git commit to record (default: git rev-parse, if available)")
     p.add_argument("--no-figures", action="store_true", help="write only results.json and results.md")
+    p.add_argument("--synth", action="append", default=[], metavar="FIELD=VALUE", type=_synth_item,
+                   help="a SynthConfig field for the benchmark's synthetic data, e.g. aspect_range=0.85,1.5 or "
+                   "reflection_spots=3 (repeatable; a generator variant)")
     p.add_argument("--save-models", metavar="DIR", default=None,
                    help="write every trained network to DIR: aecnn as checkpoints `aecnn reconstruct` and "
                    "`aecnn.checkpoint.load_model` open, V1 as its state_dict")
+
+
+#: SynthConfig fields the benchmark sets itself (``--synth`` may not).
+_SYNTH_FIXED = ("n_sequences", "frames_per_sequence", "strip_size", "crop_size", "seed")
+
+
+def _synth_item(text: str) -> tuple[str, object]:
+    """``FIELD=VALUE`` -> (field, value); ``a,b`` is a pair, integers stay integers."""
+    from aecnn.data.synth import SynthConfig
+
+    key, sep, value = text.partition("=")
+    fields = sorted(set(SynthConfig.__dataclass_fields__) - set(_SYNTH_FIXED))
+    if not sep or key not in fields or not value:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected FIELD=VALUE with FIELD one of {', '.join(fields)}")
+    try:
+        parts = [int(v) if v.strip().lstrip("+-").isdigit() else float(v) for v in value.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: VALUE must be a number or a pair like 0.85,1.5") from None
+    return key, tuple(parts) if len(parts) > 1 else parts[0]
 
 
 def _config(args: argparse.Namespace):
@@ -65,12 +88,20 @@ def _config(args: argparse.Namespace):
         "deadline_s": args.deadline, "preset": args.preset, "kinds": tuple(args.kinds) if args.kinds else None,
         "methods": tuple(args.methods) if args.methods else None, "train_sequences": args.train_sequences,
         "val_sequences": args.val_sequences, "batch_size": args.batch_size, "seq_workers": args.seq_workers,
-        "train_seed": args.train_seed, "models_dir": args.save_models}
+        "train_seed": args.train_seed, "models_dir": args.save_models,
+        "synth_overrides": tuple(args.synth) if args.synth else None}
     over = {k: v for k, v in given.items() if v is not None}
     if args.latents and args.reference_latent is None:
         over["reference_latent"] = 512 if 512 in args.latents else args.latents[0]
     if args.latents and not args.strip_latents:
         over["strip_latents"] = (over["reference_latent"],)
+    if args.synth:  # check the variant before any rendering or training
+        from aecnn.data.synth import SynthConfig
+
+        try:
+            SynthConfig(**dict(args.synth))
+        except (TypeError, ValueError) as exc:
+            raise CLIError(f"--synth: {exc}") from None
     real = None if args.no_real else (args.real_dir or next((d for d in DEFAULT_REAL if Path(d).is_dir()), None))
     over["real_dir"] = real
     return BenchConfig.quick(**over) if args.quick else BenchConfig(**over)

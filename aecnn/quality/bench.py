@@ -78,8 +78,10 @@ class Benchmark:
     def _prepare_data(self) -> None:
         c = self.cfg
         t = time.perf_counter()
-        train = qdata.make_split(c.train_sequences, c.frames_per_sequence, c.strip_size, c.crop_size, c.seed)
-        val = qdata.make_split(c.val_sequences, c.frames_per_sequence, c.strip_size, c.crop_size, c.seed + 1000)
+        synth = dict(c.synth_overrides)
+        train = qdata.make_split(c.train_sequences, c.frames_per_sequence, c.strip_size, c.crop_size, c.seed, **synth)
+        val = qdata.make_split(c.val_sequences, c.frames_per_sequence, c.strip_size, c.crop_size, c.seed + 1000,
+                               **synth)
         self.meta["data_seconds"] = time.perf_counter() - t
         self.y_train, self.y_val = train["crop"].viscosity, val["crop"].viscosity
         self.train = {k: torch.from_numpy(train[k].frames).to(self.device) for k in c.kinds}

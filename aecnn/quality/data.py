@@ -41,14 +41,16 @@ def _render(args: tuple[SynthConfig, int]) -> tuple[np.ndarray, np.ndarray, floa
 
 
 def make_split(n_sequences: int, frames_per_sequence: int, strip_size: tuple[int, int],
-               crop_size: tuple[int, int], seed: int, workers: int = 0) -> dict[str, SynthSplit]:
+               crop_size: tuple[int, int], seed: int, workers: int = 0, **synth: object) -> dict[str, SynthSplit]:
     """Render ``n_sequences`` sequences once and return ``{"strip": ..., "crop": ...}``.
+
+    ``synth`` sets further :class:`SynthConfig` fields (a generator variant).
 
     Uses up to ``workers`` processes (0: one per CPU core, at most 16). Call it before CUDA
     is initialised: worker processes are forked.
     """
     cfg = SynthConfig(n_sequences=n_sequences, frames_per_sequence=frames_per_sequence,
-                      strip_size=strip_size, crop_size=crop_size, seed=seed)
+                      strip_size=strip_size, crop_size=crop_size, seed=seed, **synth)
     jobs = [(cfg, i) for i in range(n_sequences)]
     workers = workers or min(16, os.cpu_count() or 1)
     if workers > 1 and n_sequences > 4 and "fork" in mp.get_all_start_methods():

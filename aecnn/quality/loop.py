@@ -164,10 +164,11 @@ class EvalResult:
 
 @torch.no_grad()
 def evaluate(codec: Codec, frames: torch.Tensor, *, decode: bool = True, keep: list[int] | None = None,
-             region: tuple[slice, slice] | None = None, batch: int = 128) -> EvalResult:
+             region: tuple[slice, slice] | None = None, batch: int = 128, per_frame_max: int = 32) -> EvalResult:
     """Latents of ``frames`` ``(N, H, W)`` uint8 and, with ``decode``, the mean PSNR, SSIM and
     outline-band PSNR of their reconstructions (taken over ``region`` of each frame if given)
-    plus the reconstructions of the frames ``keep``."""
+    plus the reconstructions of the frames ``keep``. Sets of at most ``per_frame_max`` frames
+    also get ``metrics["psnr_per_frame"]``."""
     encode, dec = codec
     device = frames.device
     size = tuple(frames.shape[1:])
@@ -192,5 +193,7 @@ def evaluate(codec: Codec, frames: torch.Tensor, *, decode: bool = True, keep: l
             if b + i in keep_set:
                 recons.append((b + i, (y[i, 0] * 255.0 + 0.5).to(torch.uint8).cpu().numpy()))
     metrics = {k: float(np.nanmean(torch.cat(v).numpy())) for k, v in sums.items() if v}
+    if sums["psnr"] and frames.shape[0] <= per_frame_max:  # small sets (the real frames): every frame's PSNR
+        metrics["psnr_per_frame"] = [round(float(v), 3) for v in torch.cat(sums["psnr"]).numpy()]
     recon = np.stack([r for _, r in sorted(recons)]) if recons else None
     return EvalResult(metrics, torch.cat(latents).numpy(), recon)

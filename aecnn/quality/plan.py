@@ -46,6 +46,7 @@ class BenchConfig:
     crop_size: tuple[int, int] = (201, 201)
     strip_size: tuple[int, int] = (152, 1280)
     seed: int = 0  # the synthetic data (validation: seed + 1000)
+    synth_overrides: tuple[tuple[str, object], ...] = ()  # SynthConfig fields for both splits (generator variants)
     train_seed: int = 0  # every network's initialisation and batch order; vary it to repeat a training
     device: str = "auto"
     real_dir: str | None = None

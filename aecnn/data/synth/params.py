@@ -27,6 +27,9 @@ class SynthConfig:
     noise_std: float = 1.2  # sensor noise, grey levels (x0.7-1.3 per sequence)
     blur_sigma: float = 0.8  # optical edge blur, px (x0.8-1.25 per sequence)
     dust_count: float = 6.0  # mean number of static dust specks per sequence (Poisson)
+    aspect_range: tuple[float, float] = (0.96, 1.15)  # head width / height (rx / rz), uniform
+    reflection_size: tuple[float, float] = (1.0, 1.0)  # main reflection spot size factor, uniform
+    reflection_spots: int = 0  # up to this many extra reflection spots at random places (uniform 0..n)
     direction: int = -1  # -1: the drop moves right to left (reference videos); +1: mirrored
     seed: int = 0
 
@@ -51,7 +54,7 @@ class SynthConfig:
         ch, cw = pair("crop_size", int)
         if ch < 1 or cw < 1:
             raise ValueError(f"SynthConfig.crop_size must be positive, got {(ch, cw)}")
-        for name in ("viscosity_range", "volume_range"):
+        for name in ("viscosity_range", "volume_range", "aspect_range", "reflection_size"):
             lo, hi = pair(name, float)
             if not (0 < lo <= hi and math.isfinite(hi)):
                 raise ValueError(f"SynthConfig.{name} must satisfy 0 < low <= high, got {(lo, hi)}")
@@ -60,6 +63,9 @@ class SynthConfig:
             if not (value >= 0 and math.isfinite(value)):
                 raise ValueError(f"SynthConfig.{name} must be a finite number >= 0, got {value!r}")
             object.__setattr__(self, name, value)
+        if not (isinstance(self.reflection_spots, (int, np.integer)) and 0 <= self.reflection_spots <= 8):
+            raise ValueError(f"SynthConfig.reflection_spots must be an integer 0..8, got {self.reflection_spots!r}")
+        object.__setattr__(self, "reflection_spots", int(self.reflection_spots))
         if self.direction not in (-1, 1):
             raise ValueError(f"SynthConfig.direction must be -1 or +1, got {self.direction!r}")
         object.__setattr__(self, "seed", int(self.seed))
@@ -100,6 +106,8 @@ class SequenceParams:
     rim_amp: float  # extra brightness just inside the edge
     rim_len: float
     reflection: tuple[float, float, float]  # (offset along drop / rx, height fraction, peak)
+    reflection_size: float  # size factor of the main spot
+    spots: np.ndarray = field(repr=False)  # (n, 5) extra spots: ds, dz, sigma_s, sigma_z (px), peak fraction
     noise_std: float
     edge_sigma: float
     start_fraction: float  # where in its allowed range the drop starts (0..1)
@@ -169,13 +177,25 @@ def sample_params(cfg: SynthConfig, index: int, *, viscosity: float | None = Non
         rng.uniform(0.06, 0.45, n_dust) ** 1.3,
         rng.uniform(1.0, 1.6, n_dust),
     ], axis=1) if n_dust else np.zeros((0, 5))
+    # drawn from a second stream so the fields above keep their values whatever these settings are
+    extra = np.random.default_rng([cfg.seed % (1 << 64), 0x5B07, index])
+    size = float(extra.uniform(*cfg.reflection_size))
+    n_spots = int(extra.integers(0, cfg.reflection_spots + 1)) if cfg.reflection_spots else 0
+    # satellite spots: small, sharp, 4-12 px to either side of the main spot, a little above or below
+    spots = np.stack([
+        extra.choice([-1.0, 1.0], n_spots) * extra.uniform(4.0, 12.0, n_spots) * max(sc, 0.5),
+        extra.uniform(-2.0, 2.0, n_spots) * max(sc, 0.5),
+        extra.uniform(0.6, 1.6, n_spots) * max(sc, 0.5),
+        extra.uniform(0.5, 1.0, n_spots) * max(sc, 0.5),
+        extra.uniform(0.35, 1.0, n_spots),
+    ], axis=1) if n_spots else np.zeros((0, 5))
     return SequenceParams(
         index=index,
         name=sequence_name(index, cfg.n_sequences),
         viscosity=mu,
         volume=vol,
         radius_px=46.0 * sc * vol ** (1 / 3),
-        aspect=float(rng.uniform(0.96, 1.15)),
+        aspect=float(rng.uniform(*cfg.aspect_range)),
         tilt=tilt,
         terminal_velocity=v_term,
         initial_velocity=v0,
@@ -201,4 +221,6 @@ def sample_params(cfg: SynthConfig, index: int, *, viscosity: float | None = Non
         edge_sigma=cfg.blur_sigma * float(rng.uniform(0.8, 1.25)),
         start_fraction=float(rng.uniform(0.0, 1.0)),
         dust=dust,
+        reflection_size=size,
+        spots=spots,
     )
