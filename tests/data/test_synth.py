@@ -37,7 +37,8 @@ def small_seq():
 @pytest.mark.parametrize("kwargs", [
     {"n_sequences": 0}, {"frames_per_sequence": -1}, {"strip_size": (8, 8)}, {"crop_size": (0, 5)},
     {"viscosity_range": (2.0, 1.0)}, {"viscosity_range": (0.0, 1.0)}, {"noise_std": -1.0},
-    {"direction": 0}, {"strip_size": "big"},
+    {"direction": 0}, {"strip_size": "big"}, {"aspect_range": (1.5, 0.9)}, {"reflection_size": (0.0, 1.0)},
+    {"reflection_spots": -1}, {"reflection_spots": 9}, {"reflection_spots": 1.5},
 ])
 def test_config_rejects_bad_values(kwargs):
     with pytest.raises(ValueError, match="SynthConfig"):
@@ -327,3 +328,35 @@ def test_intensity_statistics_match_real_frames():
 
     rh, sh = heights(real), heights(synth)
     assert 0.6 * rh.min() < sh.min() and sh.max() < 1.3 * rh.max(), (sh, rh)
+
+
+# ----------------------------------------------------------------------------- generator variants
+
+
+def test_variant_fields_leave_the_hidden_physics_alone():
+    """aspect_range, reflection_size and reflection_spots draw from their own stream: the viscosity,
+    volume, speed and angles of every sequence stay those of the default generator."""
+    base = SynthConfig(n_sequences=4, seed=5)
+    variant = SynthConfig(n_sequences=4, seed=5, aspect_range=(0.85, 1.5), reflection_size=(1.2, 1.8),
+                          reflection_spots=3)
+    keep = ("viscosity", "volume", "radius_px", "terminal_velocity", "theta_eq_deg", "hysteresis_deg", "tilt")
+    for i in range(4):
+        a, b = sample_params(base, i), sample_params(variant, i)
+        assert all(getattr(a, k) == getattr(b, k) for k in keep)
+        assert 0.85 <= b.aspect <= 1.5 and 1.2 <= b.reflection_size <= 1.8
+        assert a.reflection_size == 1.0 and len(a.spots) == 0 and len(b.spots) <= 3
+    assert any(len(sample_params(variant, i).spots) for i in range(4))
+
+
+def test_reflection_variant_adds_bright_pixels_inside_the_drop():
+    base = SynthConfig(n_sequences=6, frames_per_sequence=2, seed=2)
+    variant = SynthConfig(n_sequences=6, frames_per_sequence=2, seed=2, reflection_size=(1.6, 1.8),
+                          reflection_spots=3)
+    a = generate_in_memory(base, "crop").frames
+    b = generate_in_memory(variant, "crop").frames
+    # same background, noise and silhouettes: the spots only brighten pixels inside the drops
+    changed = a != b
+    assert 0 < changed.mean() < 0.01
+    assert (b[changed] > a[changed]).all()
+    assert (a[changed] < 128).mean() > 0.5  # mostly pixels of the dark drop
+    assert (a > 100).sum() < (b > 100).sum()

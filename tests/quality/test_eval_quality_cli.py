@@ -32,7 +32,11 @@ def test_quick_end_to_end(tmp_path, capsys):
     assert runs[("crop", "v1", "seconds")]["status"] == "ok"
     assert (tmp_path / "fig_psnr_latent.png").is_file()
     if REAL.is_dir():
-        assert runs[("crop", "aecnn-conv", "images")]["real_metrics"]["psnr"] > 0
+        rm = runs[("crop", "aecnn-conv", "images")]["real_metrics"]
+        assert rm["psnr"] > 0
+        per_frame = rm["psnr_per_frame"]  # one PSNR per real frame, averaging to the reported one
+        assert len(per_frame) == len(results["meta"]["real_frames"]) >= 1
+        assert abs(sum(per_frame) / len(per_frame) - rm["psnr"]) < 0.01
     assert "| frames |" in capsys.readouterr().out
 
 
@@ -78,3 +82,37 @@ def test_train_seed_reaches_the_config_and_leaves_the_data_seed(tmp_path):
     assert cfg.train_seed == 3 and cfg.seed == 0
     cfg = eval_quality._config(p.parse_args(["--out", str(tmp_path), "--no-real"]))
     assert cfg.train_seed == 0
+
+
+def test_synth_variant_reaches_the_config_and_bad_ones_are_refused(tmp_path, capsys):
+    import argparse
+
+    import pytest
+
+    from aecnn.cli import eval_quality
+
+    p = argparse.ArgumentParser()
+    eval_quality.add_arguments(p)
+    args = p.parse_args(["--out", str(tmp_path), "--no-real", "--synth", "aspect_range=0.85,1.5",
+                         "--synth", "reflection_spots=3"])
+    cfg = eval_quality._config(args)
+    assert dict(cfg.synth_overrides) == {"aspect_range": (0.85, 1.5), "reflection_spots": 3}
+    assert isinstance(dict(cfg.synth_overrides)["reflection_spots"], int)
+    for bad in ("seed=3", "nope=1", "aspect_range", "aspect_range=a,b"):  # fixed, unknown, no value, not numbers
+        with pytest.raises(SystemExit):
+            p.parse_args(["--out", str(tmp_path), "--synth", bad])
+    assert "--synth" in capsys.readouterr().err
+    rc = main(["eval-quality", "--quick", "--out", str(tmp_path), "--synth", "aspect_range=1.5,0.9"])
+    assert rc == 2
+    assert "aspect_range" in capsys.readouterr().err
+    assert not (tmp_path / "results.json").exists()  # refused before any work
+
+
+def test_synth_variant_changes_the_benchmark_data():
+    from aecnn.quality.data import make_split
+
+    a = make_split(2, 2, (152, 1280), (201, 201), seed=4, workers=1)
+    b = make_split(2, 2, (152, 1280), (201, 201), seed=4, workers=1, reflection_spots=3, reflection_size=(1.5, 1.8))
+    np_eq = (a["crop"].frames == b["crop"].frames).mean()
+    assert 0.99 < np_eq < 1.0  # only the reflection spots differ
+    assert (a["crop"].viscosity == b["crop"].viscosity).all()
