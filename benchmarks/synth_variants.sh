@@ -6,6 +6,7 @@
 set -uo pipefail
 out=${1:?OUT folder}; commit=${2:-unknown}; shift 2 || true
 variants=${*:-refl aspect both}
+mkdir -p "$out"
 common=(--device cuda --kinds crop --latents 512 --methods pca aecnn-spatial --images-seen 391168
         --real-dir .device_data/droplet_frames --no-figures --commit "$commit" --deadline 175)
 refl=(--synth reflection_size=1.2,1.8 --synth reflection_spots=3)
