@@ -111,7 +111,7 @@ def test_synth_variant_reaches_the_config_and_bad_ones_are_refused(tmp_path, cap
 def test_synth_variant_changes_the_benchmark_data():
     from aecnn.quality.data import make_split
 
-    a = make_split(2, 2, (152, 1280), (201, 201), seed=4, workers=1)
+    a = make_split(2, 2, (152, 1280), (201, 201), seed=4, workers=1, reflection_spots=0, reflection_size=(1.0, 1.0))
     b = make_split(2, 2, (152, 1280), (201, 201), seed=4, workers=1, reflection_spots=3, reflection_size=(1.5, 1.8))
     np_eq = (a["crop"].frames == b["crop"].frames).mean()
     assert 0.99 < np_eq < 1.0  # only the reflection spots differ
