@@ -1,5 +1,5 @@
 """The benchmark scripts that are not CLI commands (``benchmarks/quality_sweep.py``,
-``benchmarks/r2_ceiling.py``) still run, on toy sizes on the CPU."""
+``benchmarks/r2_ceiling.py``, ``benchmarks/real_errors.py``) still run, on toy sizes on the CPU."""
 from __future__ import annotations
 
 import importlib.util
@@ -46,3 +46,26 @@ def test_r2_ceiling_small(tmp_path):
     # speed and volume fix most of the viscosity: ridge on ground truth reaches 0.92 here
     assert 0.8 < full["r2_ridge"] <= 1.0
     assert scores["shape (crop-visible)"]["r2_ridge"] < full["r2_ridge"]
+
+
+def test_real_errors_figure(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    from aecnn.checkpoint import save_checkpoint
+    from aecnn.models import create_autoencoder
+
+    real = tmp_path / "real"
+    real.mkdir()
+    frame = np.full((130, 320), 255, np.uint8)
+    frame[60:128, 100:220] = 20  # a dark "drop" on the last rows, as in the real frames
+    frame[128] = 0
+    Image.fromarray(frame).save(real / "frame_000001.png")
+    model = create_autoencoder("tiny", (201, 201), latent_size=32)
+    ckpt = save_checkpoint(tmp_path / "m.pt", model)
+    errors = _load("real_errors")
+    out = tmp_path / "fig.png"
+    assert errors.main(["--real-dir", str(real), "--model", f"tiny={ckpt}", "--out", str(out)]) == 0
+    assert out.stat().st_size > 1000
+    assert "tiny: PSNR" in capsys.readouterr().out
+    assert errors.main(["--real-dir", str(tmp_path / "none"), "--model", f"tiny={ckpt}", "--out", str(out)]) == 2

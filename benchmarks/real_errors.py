@@ -1,0 +1,76 @@
+"""Where on the real frames a trained network's reconstruction error sits (CPU, seconds).
+
+Reconstructs the real frames' 201x201 crops (cut as the quality benchmark cuts them) with one or
+more aecnn checkpoints (e.g. those ``aecnn eval-quality --save-models`` writes) and draws, per
+checkpoint, the reconstruction and the absolute error, with each crop's PSNR and outline-band PSNR.
+
+    PYTHONPATH=$PWD python3 benchmarks/real_errors.py --real-dir ../shared/data/droplet_frames \\
+        --model refl=m/refl/crop-aecnn-spatial-L512-images.pt --model both=m/both/... --out fig.png
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+import torch
+
+from aecnn.checkpoint import load_model
+from aecnn.metrics import band_psnr, psnr
+from aecnn.quality.data import load_real_frames, real_crops
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--real-dir", required=True)
+    p.add_argument("--model", action="append", required=True, metavar="LABEL=CHECKPOINT")
+    p.add_argument("--out", required=True, help="PNG figure")
+    a = p.parse_args(argv)
+    real = load_real_frames(a.real_dir)
+    if real is None:
+        print(f"no real frames in {a.real_dir}", file=sys.stderr)
+        return 2
+    frames, names = real
+    crops = real_crops(frames, (201, 201))
+    x = torch.from_numpy(crops).float().div(255.0).unsqueeze(1)
+    rows = []
+    for item in a.model:
+        label, _, path = item.partition("=")
+        model = load_model(path).eval()
+        with torch.no_grad():
+            y = model(x).float().clamp(0, 1)
+        per = psnr(y, x).numpy()
+        band = band_psnr(y, x).numpy()
+        rows.append((label, y[:, 0].numpy(), per, band))
+        print(f"{label}: PSNR {per.mean():.2f} dB, band {np.nanmean(band):.2f} dB; per frame "
+              + " ".join(f"{v:.1f}" for v in per))
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(crops)
+    fig, axes = plt.subplots(1 + 2 * len(rows), n, figsize=(1.6 * n, 1.7 * (1 + 2 * len(rows))), squeeze=False)
+    for j in range(n):
+        axes[0, j].imshow(crops[j], cmap="gray", vmin=0, vmax=255)
+        axes[0, j].set_title(names[j].removesuffix(".png"), fontsize=7)
+        for i, (label, y, per, band) in enumerate(rows):
+            axes[1 + 2 * i, j].imshow(y[j], cmap="gray", vmin=0, vmax=1)
+            axes[1 + 2 * i, j].set_title(f"{per[j]:.1f} dB (band {band[j]:.1f})", fontsize=7)
+            axes[2 + 2 * i, j].imshow(np.abs(y[j] - crops[j] / 255.0), cmap="magma", vmin=0, vmax=0.5)
+    for i, (label, *_rest) in enumerate(rows):
+        axes[1 + 2 * i, 0].set_ylabel(label, fontsize=7)
+        axes[2 + 2 * i, 0].set_ylabel("|error| (0-0.5)", fontsize=7)
+    axes[0, 0].set_ylabel("real crop", fontsize=7)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    fig.savefig(a.out, dpi=90)
+    print(f"wrote {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
