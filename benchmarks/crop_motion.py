@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -65,16 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:30s} R2 {r['r2']:.3f}  MAE {r['mae']:.3f}  ({r['n_test_sequences']} held-out sequences)")
     print(f"({time.perf_counter() - t0:.0f} s)")
     if a.out:
-        import platform
-        import subprocess
-
         import torch
 
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, capture_output=True,
-                                text=True).stdout.strip()
-        env = {"date": time.strftime("%Y-%m-%d"), "commit": commit or None, "torch": torch.__version__,
-               "python": platform.python_version(), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-               "seconds": round(time.perf_counter() - t0, 1)}
+        from aecnn.bench.report import environment
+
+        env = {**environment(torch.device("cpu"), command=sys.argv), "seconds": round(time.perf_counter() - t0, 1)}
         Path(a.out).write_text(json.dumps({"argv": sys.argv, "env": env, "latents": str(latents), "results": rows},
                                           indent=1))
     return 0

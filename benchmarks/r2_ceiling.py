@@ -79,8 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:32s} R2 LSTM {s['r2_lstm']:.3f}   R2 ridge {s['r2_ridge']:.3f}")
     print(f"({time.perf_counter() - t0:.0f} s)")
     if a.out:
+        import torch
+
+        from aecnn.bench.report import environment
+
         with open(a.out, "w") as f:
-            json.dump({"argv": sys.argv, "scores": rows}, f, indent=1)
+            json.dump({"argv": sys.argv, "env": environment(torch.device("cpu"), command=sys.argv), "scores": rows},
+                      f, indent=1)
     return 0
 
 
