@@ -6,8 +6,8 @@ gives the same two regressors, on the same sequences (192 training / 64 held-out
 0 and 1000, 32 frames), *perfect* latents instead: the generator's own per-frame ground truth
 (``aecnn.data.synth`` frame columns), i.e. what an ideal encoder could at best extract:
 
-* ``shape``: advancing and receding contact angles, contact length, height, elongation: what a
-  crop shows (crops are centred on the drop, so its position and speed are not in the frame);
+* ``shape``: advancing and receding contact angles, contact length, height, elongation (the
+  generator's frame columns) and the drop's area in the crop (its size): what a crop shows (crops are centred on the drop, so its position and speed are not in the frame);
 * ``shape + crop origin``: the same plus where each crop was cut from the frame (the crop's
   top-left corner, integer pixels), which a crop pipeline can keep next to each latent;
 * ``shape + crop displacement``: the shape plus the origin's change from the previous frame
@@ -33,9 +33,18 @@ from aecnn.data.synth import SynthConfig, render_sequence
 from aecnn.quality.seqstage import sequence_scores
 from aecnn.sequence.features import frame_change
 
-SHAPE = ("adv_angle_deg", "rec_angle_deg", "contact_length_px", "height_px", "elongation")
+SHAPE_COLUMNS = ("adv_angle_deg", "rec_angle_deg", "contact_length_px", "height_px", "elongation")
+SHAPE = (*SHAPE_COLUMNS, "area_px")  # area: dark pixels of the crop above the baseline, computed here
 MOTION = ("x_px", "velocity_px")
 ORIGIN = ("crop_x0", "crop_y0")
+
+
+def drop_area(crops: np.ndarray) -> np.ndarray:
+    """Dark pixels (< 128) per crop ``(T, H, W)``, leaving out rows dark across most of the width
+    (the baseline and the substrate)."""
+    dark = crops < 128
+    drop_rows = dark.mean(axis=2, keepdims=True) < 0.9
+    return (dark & drop_rows).sum(axis=(1, 2))
 
 
 def ground_truth(n_sequences: int, frames: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -44,7 +53,9 @@ def ground_truth(n_sequences: int, frames: int, seed: int) -> tuple[np.ndarray, 
     cols, visc = [], []
     for i in range(n_sequences):
         seq = render_sequence(cfg, i, kinds=("crop",))  # the columns do not depend on the kind
-        cols.append(np.stack([seq.frames[k] for k in SHAPE + MOTION + ORIGIN], axis=1))
+        area = drop_area(seq.crops).astype(np.float64)  # the drop's size, which a crop shows
+        cols.append(np.stack([seq.frames[k] for k in SHAPE_COLUMNS] + [area]
+                             + [seq.frames[k] for k in MOTION + ORIGIN], axis=1))
         visc.append(seq.viscosity)
     return np.concatenate(cols).astype(np.float32), np.array(visc)
 
