@@ -219,6 +219,12 @@ def test_write_dataset_layout_and_csvs(tmp_path):
     np.testing.assert_array_equal(np.array(Image.open(out / frames[5]["strip_file"])), seq.strips[2])
     np.testing.assert_array_equal(np.array(Image.open(out / frames[5]["crop_file"])), seq.crops[2])
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    # the per-sequence shape/reflection draws are in metadata.csv, and the config rebuilds itself
+    assert {"aspect", "reflection_size", "n_reflection_spots"} <= set(meta[0])
+    assert float(meta[1]["aspect"]) == pytest.approx(sample_params(cfg, 1).aspect, abs=1e-4)
+    import json
+
+    assert SynthConfig(**json.loads((out / "synth_config.json").read_text())) == cfg
 
 
 def test_write_dataset_one_kind(tmp_path):

@@ -23,7 +23,11 @@ hysteresis, baseline height, background level, illumination gradient, dust, refl
 noise also vary per sequence so a model cannot read the viscosity off one
 pixel; it is predictable from the sequence (speed over frames, size and shape).
 
-Distributions were matched to real 1280x130 frames (``benchmarks/SYNTH_GAP.md``):
+Head shapes range from taller than wide to 1.5x wider than tall (``aspect_range``), and the
+reflection is a saturated spot with up to three satellite spots (``reflection_size``,
+``reflection_spots``), as in the real frames; the previous, more uniform settings
+(``aspect_range=(0.96, 1.15), reflection_size=(1, 1), reflection_spots=0``) reproduce the frames of
+earlier versions exactly. Distributions were matched to real 1280x130 frames (``benchmarks/SYNTH_GAP.md``):
 drop heights about 48-90 px (median ~67) on the 152-row strip, advancing angles
 ~100-135 deg, receding ~25-85 deg (median ~60), an overexposed background that
 saturates at 255, and the thin baseline on the last row in most sequences.

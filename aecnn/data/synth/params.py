@@ -134,6 +134,9 @@ class SequenceParams:
             "noise_std": round(self.noise_std, 3),
             "edge_sigma": round(self.edge_sigma, 3),
             "n_dust": len(self.dust),
+            "aspect": round(self.aspect, 4),
+            "reflection_size": round(self.reflection_size, 4),
+            "n_reflection_spots": len(self.spots),
         }
 
 

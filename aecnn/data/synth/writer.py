@@ -3,6 +3,8 @@ sequence plus CSV ground truth), atomically. See :mod:`aecnn.data.synth`."""
 from __future__ import annotations
 
 import csv
+import dataclasses
+import json
 import logging
 import os
 from collections.abc import Iterable, Sequence
@@ -13,7 +15,7 @@ import numpy as np
 
 from aecnn.data.synth.params import KINDS, SynthConfig
 from aecnn.data.synth.render import _check_kinds, iter_sequences
-from aecnn.io import atomic_write
+from aecnn.io import atomic_write, atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,7 @@ def write_dataset(out_dir: str | os.PathLike[str], cfg: SynthConfig | None = Non
         out_dir/crops/seq_000/frame_000000.png ...
         out_dir/metadata.csv   one row per sequence (viscosity, volume, ...)
         out_dir/frames.csv     one row per frame (sequence, frame, x_px, velocity_px, ...)
+        out_dir/synth_config.json   the SynthConfig (``SynthConfig(**json.load(f))`` rebuilds it)
 
     Every file is written to a temporary name and moved into place with ``os.replace``.
     Existing files with the same names are overwritten. Raises ``OSError`` (e.g.
@@ -105,6 +108,9 @@ def write_dataset(out_dir: str | os.PathLike[str], cfg: SynthConfig | None = Non
             frame_rows.extend(rows)
     _atomic_write_csv(out / "metadata.csv", seq_rows)
     _atomic_write_csv(out / "frames.csv", frame_rows)
+    # the generator settings, so the dataset can be regenerated (SynthConfig(**json.load(...)))
+    config = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()}
+    atomic_write_text(out / "synth_config.json", json.dumps(config, indent=1) + "\n", fsync=False)
     for d in sub.values():
         stale = sorted(x.name for x in d.glob("seq_*") if x.is_dir() and x.name not in written)
         if stale:
