@@ -44,6 +44,9 @@ class FitConfig:
         folds: K-fold cross-validation over sequences when >= 2.
         seed: split, initialisation and shuffling seed.
         log_target: fit log(y) (targets must be > 0); metrics are in the original units.
+        reduce: keep the first ``reduce`` principal components of the latents, fitted on the training
+            frames of each fold (0: all values); see :class:`SequenceModelConfig`.
+        passthrough: trailing per-frame values that are not latents (frame features), kept as they are.
     """
 
     window: int = 16
@@ -61,6 +64,8 @@ class FitConfig:
     folds: int = 0
     seed: int = 0
     log_target: bool = False
+    reduce: int = 0
+    passthrough: int = 0
 
 
 def r2_score(y_true: Sequence[float] | np.ndarray, y_pred: Sequence[float] | np.ndarray) -> float:
@@ -165,7 +170,7 @@ def _gather(ds: LatentWindows, idx: Sequence[int]) -> tuple[torch.Tensor, torch.
 def _train(train: LatentWindows, cfg: FitConfig, device: torch.device) -> tuple[LatentLSTM, list[float]]:
     torch.manual_seed(cfg.seed)
     model = LatentLSTM(SequenceModelConfig(train.latent_size, cfg.hidden_size, cfg.num_layers, cfg.head,
-                                           cfg.projection, cfg.dropout))
+                                           cfg.projection, cfg.dropout, cfg.reduce, cfg.passthrough))
     model.set_normalisation(train.frames(), train.y)
     model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -93,3 +93,42 @@ def test_fit_sequence_bad_frame_table_is_one_line(tmp_path, capsys):
                "--epochs", "1", "--window", "4", "--no-progress"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "no column(s) x_px" in err and len(err.splitlines()) == 1
+
+
+def test_reduce_keeps_the_frame_features_beside_the_components(tmp_path, capsys):
+    """--reduce projects only the latents: the speed held in the crop origins survives a reduction
+    to one component of pure-noise latents, and the saved model applies the same projection."""
+    from aecnn.sequence import load_sequence_model
+    from aecnn.sequence.dataset import LatentWindows
+    from aecnn.sequence.fit import predict_windows
+
+    lat, frames, targets = _speed_only_in_origins(tmp_path)
+    out = tmp_path / "reduced"
+    assert main(["fit-sequence", str(lat), str(targets), "--window", "8", "--stride", "4", "--hidden", "32",
+                 "--epochs", "40", "--lr", "5e-3", "--no-progress", "--frame-features", str(frames),
+                 "--reduce", "1", "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert res["config"]["reduce"] == 1 and res["config"]["passthrough"] == 2
+    assert res["r2"] > 0.8, res["r2"]
+    assert "reduced to 1 principal components" in capsys.readouterr().out
+    model = load_sequence_model(out / "sequence_model.pt")
+    assert model.config.input_width == 3 and model.pc_components.shape == (8, 1)
+    # the reloaded model reproduces the held-out predictions of the fit
+    emb = load_embeddings(lat)
+    seqs = append_features(emb.by_sequence(), frame_features(emb.frame_indices_by_sequence(),
+                                                              read_frame_table(frames, ["crop_x0", "crop_y0"])))
+    held = [r["sequence"] for r in res["sequences"]]
+    y = {r["sequence"]: r["true"] for r in res["sequences"]}
+    ds = LatentWindows(seqs, y, 8, 4, held)
+    pred = predict_windows(model, ds)
+    k = np.array([i for i, _ in ds.windows])
+    for r in res["sequences"]:
+        assert abs(pred[k == ds.names.index(r["sequence"])].mean() - r["pred"]) < 1e-4
+
+
+def test_reduce_out_of_range_is_refused(tmp_path, capsys):
+    lat, _frames, targets = _speed_only_in_origins(tmp_path, n_seq=4, t=6)
+    rc = main(["fit-sequence", str(lat), str(targets), "--reduce", "9", "--epochs", "1", "--window", "4",
+               "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "--reduce 9" in err and "(8)" in err
