@@ -69,3 +69,15 @@ def test_real_errors_figure(tmp_path, capsys):
     assert out.stat().st_size > 1000
     assert "tiny: PSNR" in capsys.readouterr().out
     assert errors.main(["--real-dir", str(tmp_path / "none"), "--model", f"tiny={ckpt}", "--out", str(out)]) == 2
+
+
+def test_crop_motion_small(tmp_path):
+    motion = _load("crop_motion")
+    out = tmp_path / "r.json"
+    assert motion.main(["--work", str(tmp_path / "w"), "--sequences", "8", "--frames", "16", "--latent", "6",
+                        "--epochs", "2", "--reduce", "3", "--out", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert set(res["results"]) == {"latents", "latents + crop displacement", "3 components",
+                                   "3 components + crop displacement"}
+    assert all(r["n_test_sequences"] == 2 and math.isfinite(r["r2"]) for r in res["results"].values())
+    assert res["env"]["torch"] and (tmp_path / "w" / "fit_pca6_reduce3_frames" / "sequence_model.pt").is_file()
