@@ -4,8 +4,11 @@ LATENTS is a file written by ``aecnn embed`` (.npz, .h5 or .pt). TARGETS.csv has
 column and a target column (``--target``, default ``viscosity``), e.g. the ``metadata.csv`` that
 ``aecnn synth`` writes. ``--frame-features FRAMES.csv`` appends per-frame columns to the latents
 (by default the frame-to-frame change of ``crop_x0 crop_y0``, where each crop was cut: the drop's
-speed, which crops centred on it do not show). With ``--out DIR``: results.json, predictions.csv, pred_vs_true.png and
-the trained model (sequence_model.pt, last fold).
+speed, which crops centred on it do not show). ``--reduce K`` makes the LSTM read the first K principal
+components of the latents (fitted on the training sequences; the frame features stay beside them),
+which generalises better than hundreds of values when there are a few hundred sequences. With
+``--out DIR``: results.json, predictions.csv, pred_vs_true.png and the trained model
+(sequence_model.pt, last fold).
 """
 from __future__ import annotations
 
