@@ -66,14 +66,19 @@ def load_synth(path: str | None) -> ModuleType:
 
 
 def parse_sets(items: list[str], cfg_cls: type) -> dict:
-    fields = cfg_cls.__dataclass_fields__
+    """``--set FIELD=VALUE`` items -> overrides (``aecnn.data.synth.parse_override``; a 'before' file
+    from an older single-file generator is checked against its own fields)."""
+    from aecnn.data.synth import parse_override
+
     out = {}
     for item in items:
-        key, _, value = item.partition("=")
-        if key not in fields or not value:
-            raise SystemExit(f"--set {item!r}: expected FIELD=VALUE with FIELD one of {sorted(fields)}")
-        parts = [float(v) if any(c in v for c in ".e") else int(v) for v in value.split(",")]
-        out[key] = tuple(parts) if len(parts) > 1 else parts[0]
+        try:
+            key, value = parse_override(item)
+        except ValueError as exc:
+            raise SystemExit(f"--set {exc}") from None
+        if key not in cfg_cls.__dataclass_fields__:
+            raise SystemExit(f"--set {item!r}: {cfg_cls.__name__} here has no field {key!r}")
+        out[key] = value
     return out
 
 

@@ -63,18 +63,13 @@ _SYNTH_FIXED = ("n_sequences", "frames_per_sequence", "strip_size", "crop_size",
 
 
 def _synth_item(text: str) -> tuple[str, object]:
-    """``FIELD=VALUE`` -> (field, value); ``a,b`` is a pair, integers stay integers."""
-    from aecnn.data.synth import SynthConfig
+    """argparse type of ``--synth``: see :func:`aecnn.data.synth.parse_override`."""
+    from aecnn.data.synth import parse_override
 
-    key, sep, value = text.partition("=")
-    fields = sorted(set(SynthConfig.__dataclass_fields__) - set(_SYNTH_FIXED))
-    if not sep or key not in fields or not value:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected FIELD=VALUE with FIELD one of {', '.join(fields)}")
     try:
-        parts = [int(v) if v.strip().lstrip("+-").isdigit() else float(v) for v in value.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: VALUE must be a number or a pair like 0.85,1.5") from None
-    return key, tuple(parts) if len(parts) > 1 else parts[0]
+        return parse_override(text, exclude=_SYNTH_FIXED)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _config(args: argparse.Namespace):

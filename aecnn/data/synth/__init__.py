@@ -68,7 +68,14 @@ Modules: :mod:`~aecnn.data.synth.params` (config and hidden parameters),
 """
 from __future__ import annotations
 
-from aecnn.data.synth.params import KINDS, SequenceParams, SynthConfig, sample_params, sequence_name
+from aecnn.data.synth.params import (
+    KINDS,
+    SequenceParams,
+    SynthConfig,
+    parse_override,
+    sample_params,
+    sequence_name,
+)
 from aecnn.data.synth.render import (
     SynthArrays,
     SynthSequence,
@@ -86,6 +93,7 @@ __all__ = [
     "SynthSequence",
     "generate_in_memory",
     "iter_sequences",
+    "parse_override",
     "render_sequence",
     "sample_params",
     "sequence_name",

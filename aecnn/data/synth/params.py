@@ -140,6 +140,20 @@ class SequenceParams:
         }
 
 
+def parse_override(text: str, exclude: tuple[str, ...] = ()) -> tuple[str, Any]:
+    """``"FIELD=VALUE"`` -> ``(field, value)`` for a :class:`SynthConfig` field (command-line overrides):
+    ``a,b`` is a pair, integers stay integers. Raises ``ValueError`` naming the valid fields."""
+    key, sep, value = text.partition("=")
+    fields = sorted(set(SynthConfig.__dataclass_fields__) - set(exclude))
+    if not sep or key not in fields or not value:
+        raise ValueError(f"{text!r}: expected FIELD=VALUE with FIELD one of {', '.join(fields)}")
+    try:
+        parts = [int(v) if v.strip().lstrip("+-").isdigit() else float(v) for v in value.split(",")]
+    except ValueError:
+        raise ValueError(f"{text!r}: VALUE must be a number or a pair like 0.85,1.5") from None
+    return key, tuple(parts) if len(parts) > 1 else parts[0]
+
+
 def sequence_name(index: int, n_sequences: int = 1000) -> str:
     """``seq_000``-style folder name (wider when there are more than 1000 sequences)."""
     return f"seq_{index:0{max(3, len(str(max(n_sequences - 1, 0))))}d}"
