@@ -65,7 +65,7 @@ class Benchmark:
         self.samples: dict = {}  # figures: (kind, method, latent) -> recon arrays
         self.pool = None  # multiprocessing Pool; False once it failed to start
         self.futures: dict[tuple, object] = {}  # run key -> AsyncResult
-        self.seq_args: dict[tuple, tuple] = {}  # kept to score in-process if a worker fails
+        self.seq_args: dict[tuple, tuple[tuple, dict]] = {}  # kept to score in-process if a worker fails
         self.progress_path = None  # results.json rewritten after every run when set
 
     # ------------------------------------------------------------------ helpers
@@ -84,6 +84,7 @@ class Benchmark:
                                **synth)
         self.meta["data_seconds"] = time.perf_counter() - t
         self.y_train, self.y_val = train["crop"].viscosity, val["crop"].viscosity
+        self.motion = {"crop": (train["crop"].motion, val["crop"].motion)}  # crop displacement per frame
         self.train = {k: torch.from_numpy(train[k].frames).to(self.device) for k in c.kinds}
         self.val = {k: torch.from_numpy(val[k].frames).to(self.device) for k in c.kinds}
         t_per = c.frames_per_sequence
@@ -108,9 +109,12 @@ class Benchmark:
 
     def _score_sequences(self, run: Run, train_lat: np.ndarray, val_lat: np.ndarray) -> None:
         """R^2 of the sequence stage, in worker processes (the LSTM fits run on the CPU while
-        the GPU trains the next network) or, without workers, right here."""
+        the GPU trains the next network) or, without workers, right here. ``r2_lstm_pc``: on
+        ``seq_reduce`` principal components, plus the crop displacement for crops."""
         c = self.cfg
+        extra_tr, extra_va = self.motion.get(run.kind, (None, None))
         args = (train_lat, self.y_train, val_lat, self.y_val, c.frames_per_sequence, c.lstm_epochs, 1)
+        kw = {"reduce": c.seq_reduce, "train_extra": extra_tr, "test_extra": extra_va}
         if c.seq_workers > 0 and _can_spawn() and self.pool is not False:
             try:
                 if self.pool is None:
@@ -118,14 +122,19 @@ class Benchmark:
                         os.environ[var] = "1"
                     import multiprocessing as mp
                     self.pool = mp.get_context("spawn").Pool(c.seq_workers)
-                self.futures[run.key] = self.pool.apply_async(sequence_scores, args)
-                self.seq_args[run.key] = args
+                self.futures[run.key] = self.pool.apply_async(sequence_scores, args, kw)
+                self.seq_args[run.key] = (args, kw)
                 return
             except Exception:
                 log.exception("sequence-stage workers unavailable; scoring in the main process")
                 self.pool = False
-        scores = sequence_scores(*args)
-        run.r2_lstm, run.r2_ridge = scores["r2_lstm"], scores["r2_ridge"]
+        self._set_scores(run, sequence_scores(*args, **kw))
+
+    @staticmethod
+    def _set_scores(run: Run, scores: dict) -> None:
+        run.r2_lstm = scores.get("r2_lstm", math.nan)
+        run.r2_ridge = scores.get("r2_ridge", math.nan)
+        run.r2_lstm_pc = scores.get("r2_lstm_pc", math.nan)
 
     def _score(self, run: Run, codec, kind: str) -> None:
         bs = self.cfg.batch_size  # the training batch: cuDNN's autotuned algorithms are reused
@@ -160,7 +169,7 @@ class Benchmark:
                     run.metrics, run.real_metrics, run.status = src.metrics, src.real_metrics, "ok"
                     run.note = "same fit as the images row"
                     self.futures[run.key] = self.futures.get(src.key)
-                    run.r2_lstm, run.r2_ridge = src.r2_lstm, src.r2_ridge
+                    run.r2_lstm, run.r2_ridge, run.r2_lstm_pc = src.r2_lstm, src.r2_ridge, src.r2_lstm_pc
                     continue
                 if lat > k:
                     run.status, run.note = "skipped", f"PCA has at most {k} components here"
@@ -330,21 +339,20 @@ class Benchmark:
             except PoolTimeout:
                 scores = {"r2_lstm": math.nan, "r2_ridge": math.nan}
                 run.note = (run.note + "; " if run.note else "") + "LSTM R2 not finished by the deadline"
-                args = self._args_for(run)
-                if args is not None:
-                    scores["r2_ridge"] = sequence_scores(*args, lstm=False)["r2_ridge"]
+                saved = self._args_for(run)
+                if saved is not None:
+                    scores["r2_ridge"] = sequence_scores(*saved[0], lstm=False)["r2_ridge"]
             except Exception as exc:  # noqa: BLE001 - a worker failed: score here instead
                 log.warning("sequence-stage worker failed for %s (%s); scoring in the main process", run.key, exc)
-                args = self._args_for(run)
+                saved = self._args_for(run)
                 late = self.cfg.deadline_s is not None and self.elapsed() > self.cfg.deadline_s + 30
-                scores = sequence_scores(*args, lstm=not late) if args is not None else {}
-            run.r2_lstm = scores.get("r2_lstm", math.nan)
-            run.r2_ridge = scores.get("r2_ridge", math.nan)
+                scores = sequence_scores(*saved[0], lstm=not late, **saved[1]) if saved is not None else {}
+            self._set_scores(run, scores)
         if self.pool:  # unfinished fits are abandoned: end the workers, or exit would wait for them
             self.pool.terminate()
             self.pool.join()
 
-    def _args_for(self, run: Run) -> tuple | None:
+    def _args_for(self, run: Run) -> tuple[tuple, dict] | None:
         fut = self.futures.get(run.key)
         return next((a for k, a in self.seq_args.items() if self.futures.get(k) is fut), None)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from aecnn.data.synth import SynthConfig, render_sequence
+from aecnn.sequence.features import frame_change
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +29,18 @@ class SynthSplit:
     frames: np.ndarray
     viscosity: np.ndarray
     frames_per_sequence: int
+    motion: np.ndarray | None = None  # crops: (S*T, 2) change of the crop origin from the previous frame
 
     @property
     def n_sequences(self) -> int:
         return len(self.viscosity)
 
 
-def _render(args: tuple[SynthConfig, int]) -> tuple[np.ndarray, np.ndarray, float]:
+def _render(args: tuple[SynthConfig, int]) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
     cfg, i = args
     seq = render_sequence(cfg, i, kinds=("strip", "crop"))
-    return seq.strips, seq.crops, float(seq.viscosity)
+    origin = np.stack([seq.frames["crop_x0"], seq.frames["crop_y0"]], axis=1)
+    return seq.strips, seq.crops, float(seq.viscosity), frame_change(origin)
 
 
 def make_split(n_sequences: int, frames_per_sequence: int, strip_size: tuple[int, int],
@@ -61,8 +64,9 @@ def make_split(n_sequences: int, frames_per_sequence: int, strip_size: tuple[int
     strips = np.concatenate([o[0] for o in out])
     crops = np.concatenate([o[1] for o in out])
     visc = np.array([o[2] for o in out], dtype=np.float64)
+    motion = np.concatenate([o[3] for o in out]).astype(np.float32)
     return {"strip": SynthSplit(strips, visc, frames_per_sequence),
-            "crop": SynthSplit(crops, visc, frames_per_sequence)}
+            "crop": SynthSplit(crops, visc, frames_per_sequence, motion)}
 
 
 # ----------------------------------------------------------------------------- real frames

@@ -53,6 +53,7 @@ class BenchConfig:
     lstm_epochs: int | None = None
     models_dir: str | None = None  # write every trained network here (for offline analysis)
     seq_workers: int = 8
+    seq_reduce: int = 8  # r2_lstm_pc: principal components the LSTM reads (fit-sequence --reduce); 0: not run
     warmup_steps: int = 3
     min_images: int = 0
 
@@ -102,6 +103,7 @@ class Run:
     real_metrics: dict = field(default_factory=dict)
     r2_lstm: float = math.nan
     r2_ridge: float = math.nan
+    r2_lstm_pc: float = math.nan  # LSTM on seq_reduce principal components (+ crop displacement for crops)
 
     @property
     def key(self) -> tuple:

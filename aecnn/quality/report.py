@@ -34,21 +34,24 @@ def find(results: dict, kind: str, method: str, latent: int, budget: str = "imag
 
 def markdown_table(results: dict) -> str:
     preset = results["meta"]["config"]["preset"]
+    k = results["meta"]["config"].get("seq_reduce", 0)
     head = ("| frames | budget | latent | method | images seen | train s | train img/s | params | val PSNR dB | "
-            "SSIM | band PSNR dB | R² LSTM | R² ridge | real PSNR dB | real band dB | synth−real dB |")
+            f"SSIM | band PSNR dB | R² LSTM | R² ridge | R² LSTM {k} PCs (+ crop motion) | real PSNR dB | "
+            "real band dB | synth−real dB |")
     lines = [head, "|" + " --- |" * (head.count("|") - 1)]
     for r in _sorted(results["runs"]):
         m, rm = r.get("metrics") or {}, r.get("real_metrics") or {}
         if r["status"] != "ok":
             lines.append(f"| {r['kind']} | {r['budget']} | {r['latent']} | {label(r['method'], preset)} | "
-                         f"{r['status']}: {r['note']} |" + " |" * 11)
+                         f"{r['status']}: {r['note']} |" + " |" * 12)
             continue
         gap = m.get("psnr") - rm["psnr"] if rm.get("psnr") is not None and m.get("psnr") is not None else None
         lines.append(
             f"| {r['kind']} | {r['budget']} | {r['latent']} | {label(r['method'], preset)} | {r['images_seen']:,} | "
             f"{_f(r['train_seconds'], '.1f')} | {_f(r['train_ips'], ',.0f')} | {r['params'] / 1e6:.2f}M | "
             f"{_f(m.get('psnr'))} | {_f(m.get('ssim'), '.4f')} | {_f(m.get('band_psnr'))} | {_f(r['r2_lstm'], '.3f')} | "
-            f"{_f(r['r2_ridge'], '.3f')} | {_f(rm.get('psnr'))} | {_f(rm.get('band_psnr'))} | {_f(gap)} |")
+            f"{_f(r['r2_ridge'], '.3f')} | {_f(r.get('r2_lstm_pc'), '.3f')} | {_f(rm.get('psnr'))} | "
+            f"{_f(rm.get('band_psnr'))} | {_f(gap)} |")
     return "\n".join(lines)
 
 
@@ -90,8 +93,10 @@ def targets(results: dict) -> str:
             ae = find(results, kind, m, ref)
             if ae is None:
                 continue
-            for reg in ("r2_lstm", "r2_ridge"):
+            for reg in ("r2_lstm", "r2_ridge", "r2_lstm_pc"):
                 v = ae.get(reg)
+                if reg == "r2_lstm_pc" and (v is None or math.isnan(v)):
+                    continue  # not run (seq_reduce 0, or a results.json from before it existed)
                 out.append(_check(f"{kind} L={ref}: {reg} of {label}", v, 0.95, "R²"))
                 if pca is not None and v is not None and pca.get(reg) is not None:
                     out.append(_check(f"{kind} L={ref}: {reg} {label} − PCA", v - pca[reg], 0.0, "R²"))

@@ -62,8 +62,9 @@ def ridge_r2(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: n
 
 
 def lstm_r2(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np.ndarray,
-            epochs: int | None = None, seed: int = 0, threads: int = 0) -> float:
-    """R^2 of the project's LSTM sequence stage (see the module docstring), on the CPU."""
+            epochs: int | None = None, seed: int = 0, threads: int = 0, reduce: int = 0, passthrough: int = 0) -> float:
+    """R^2 of the project's LSTM sequence stage (see the module docstring), on the CPU; ``reduce``
+    and ``passthrough`` as in :class:`aecnn.sequence.SequenceModelConfig`."""
     from aecnn.sequence import LatentLSTM, LatentWindows, SequenceModelConfig
 
     if threads:
@@ -79,7 +80,7 @@ def lstm_r2(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np
     te = LatentWindows(dict(zip(te_names, test)), dict(zip(te_names, np.log(y_test))), window, stride)
     torch.manual_seed(seed)
     model = LatentLSTM(SequenceModelConfig(train.shape[-1], cfg["hidden_size"], cfg["num_layers"], cfg["head"],
-                                           cfg["projection"], cfg["dropout"]))
+                                           cfg["projection"], cfg["dropout"], reduce, passthrough))
     model.set_normalisation(tr.frames(), tr.y)
     x, y, _ = tr.tensors()
     bs = cfg["batch_size"]
@@ -109,20 +110,31 @@ def lstm_r2(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np
 
 def sequence_scores(train_latents: np.ndarray, y_train: np.ndarray, test_latents: np.ndarray,
                     y_test: np.ndarray, frames_per_sequence: int, lstm_epochs: int | None = None,
-                    threads: int = 0, lstm: bool = True) -> dict[str, float]:
-    """``{"r2_lstm", "r2_ridge"}`` from flat latents ``(S*T, L)`` in sequence-major order.
+                    threads: int = 0, lstm: bool = True, *, reduce: int = 0, train_extra: np.ndarray | None = None,
+                    test_extra: np.ndarray | None = None) -> dict[str, float]:
+    """``{"r2_lstm", "r2_ridge", "r2_lstm_pc"}`` from flat latents ``(S*T, L)`` in sequence-major order.
 
-    A regressor that cannot run (e.g. scikit-learn missing), or the LSTM with ``lstm=False``,
+    ``r2_lstm_pc`` (with ``reduce`` = K > 0): the LSTM over the first K principal components of the
+    latents (fitted on the training frames) plus the per-frame ``*_extra`` columns ``(S*T, E)`` if
+    given, e.g. the crop displacement: what ``aecnn fit-sequence --reduce K --frame-features`` fits.
+    A regressor that cannot run (e.g. scikit-learn missing), or the LSTMs with ``lstm=False``,
     gives NaN.
     """
     tr = _by_sequence(np.asarray(train_latents, np.float32), frames_per_sequence)
     te = _by_sequence(np.asarray(test_latents, np.float32), frames_per_sequence)
-    out = {"r2_lstm": math.nan}
-    try:
-        if lstm:
-            out["r2_lstm"] = lstm_r2(tr, y_train, te, y_test, epochs=lstm_epochs, threads=threads)
-    except ImportError:
-        out["r2_lstm"] = math.nan
+    out = {"r2_lstm": math.nan, "r2_lstm_pc": math.nan}
+    if lstm:
+        out["r2_lstm"] = lstm_r2(tr, y_train, te, y_test, epochs=lstm_epochs, threads=threads)
+        k = min(reduce, tr.shape[-1])
+        if k > 0:
+            n_extra = 0
+            tr_x, te_x = tr, te
+            if train_extra is not None and test_extra is not None:
+                n_extra = train_extra.shape[-1]
+                tr_x = np.concatenate([tr, _by_sequence(np.asarray(train_extra, np.float32), frames_per_sequence)], -1)
+                te_x = np.concatenate([te, _by_sequence(np.asarray(test_extra, np.float32), frames_per_sequence)], -1)
+            out["r2_lstm_pc"] = lstm_r2(tr_x, y_train, te_x, y_test, epochs=lstm_epochs, threads=threads, reduce=k,
+                                        passthrough=n_extra)
     try:
         out["r2_ridge"] = ridge_r2(tr, y_train, te, y_test)
     except ImportError:

@@ -3,6 +3,7 @@ the table is written, in under a minute."""
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -19,7 +20,7 @@ def test_quick_end_to_end(tmp_path, capsys):
     assert rc == 0
     assert elapsed < 60, f"--quick took {elapsed:.0f} s"
     table = (tmp_path / "results.md").read_text()
-    assert "| frames | budget | latent | method |" in table
+    assert "| frames | budget | latent | method |" in table and "R² LSTM 8 PCs (+ crop motion)" in table
     assert "## Targets" in table
     results = json.loads((tmp_path / "results.json").read_text())
     runs = {(r["kind"], r["method"], r["budget"]): r for r in results["runs"]}
@@ -27,6 +28,7 @@ def test_quick_end_to_end(tmp_path, capsys):
         r = runs[("crop", method, "images")]
         assert r["status"] == "ok", r
         assert r["metrics"]["psnr"] > 0 and 0 <= r["metrics"]["ssim"] <= 1
+        assert math.isfinite(r["r2_lstm_pc"])  # the LSTM on principal components (+ crop motion) ran
     assert ("strip", "v1", "images") not in runs  # V1 takes 201x201 only
     assert runs[("strip", "aecnn-conv", "images")]["status"] == "ok"
     assert runs[("crop", "v1", "seconds")]["status"] == "ok"
