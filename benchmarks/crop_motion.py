@@ -1,7 +1,7 @@
 """Does appending where each crop was cut lift the sequence stage's R² on crops? (CPU, the users' pipeline)
 
 Crops centred on the drop hide its speed (``benchmarks/r2_ceiling.py``: perfect shape features reach
-R² 0.86 on this generator, shape + the crop's displacement 0.98). This runs the documented pipeline on
+R² 0.89 on this generator, shape + the crop's displacement 0.98). This runs the documented pipeline on
 the same latents, without and with ``--frame-features``, on all latent values and (``--reduce K``) on
 their first K principal components:
 

@@ -39,12 +39,11 @@ MOTION = ("x_px", "velocity_px")
 ORIGIN = ("crop_x0", "crop_y0")
 
 
-def drop_area(crops: np.ndarray) -> np.ndarray:
-    """Dark pixels (< 128) per crop ``(T, H, W)``, leaving out rows dark across most of the width
-    (the baseline and the substrate)."""
-    dark = crops < 128
-    drop_rows = dark.mean(axis=2, keepdims=True) < 0.9
-    return (dark & drop_rows).sum(axis=(1, 2))
+def drop_area(crops: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+    """Dark pixels (< 128) per crop ``(T, H, W)`` above row ``baseline[t]`` of each crop (the
+    baseline's row in the crop: the drop is drawn only above it)."""
+    rows = np.arange(crops.shape[1])[None, :, None]
+    return ((crops < 128) & (rows < baseline[:, None, None])).sum(axis=(1, 2))
 
 
 def ground_truth(n_sequences: int, frames: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -53,7 +52,8 @@ def ground_truth(n_sequences: int, frames: int, seed: int) -> tuple[np.ndarray, 
     cols, visc = [], []
     for i in range(n_sequences):
         seq = render_sequence(cfg, i, kinds=("crop",))  # the columns do not depend on the kind
-        area = drop_area(seq.crops).astype(np.float64)  # the drop's size, which a crop shows
+        baseline = seq.params.baseline_row - np.asarray(seq.frames["crop_y0"])
+        area = drop_area(seq.crops, baseline).astype(np.float64)  # the drop's size, which a crop shows
         cols.append(np.stack([seq.frames[k] for k in SHAPE_COLUMNS] + [area]
                              + [seq.frames[k] for k in MOTION + ORIGIN], axis=1))
         visc.append(seq.viscosity)

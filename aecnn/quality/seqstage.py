@@ -123,18 +123,21 @@ def sequence_scores(train_latents: np.ndarray, y_train: np.ndarray, test_latents
     tr = _by_sequence(np.asarray(train_latents, np.float32), frames_per_sequence)
     te = _by_sequence(np.asarray(test_latents, np.float32), frames_per_sequence)
     out = {"r2_lstm": math.nan, "r2_lstm_pc": math.nan}
-    if lstm:
-        out["r2_lstm"] = lstm_r2(tr, y_train, te, y_test, epochs=lstm_epochs, threads=threads)
-        k = min(reduce, tr.shape[-1])
-        if k > 0:
-            n_extra = 0
-            tr_x, te_x = tr, te
-            if train_extra is not None and test_extra is not None:
-                n_extra = train_extra.shape[-1]
-                tr_x = np.concatenate([tr, _by_sequence(np.asarray(train_extra, np.float32), frames_per_sequence)], -1)
-                te_x = np.concatenate([te, _by_sequence(np.asarray(test_extra, np.float32), frames_per_sequence)], -1)
-            out["r2_lstm_pc"] = lstm_r2(tr_x, y_train, te_x, y_test, epochs=lstm_epochs, threads=threads, reduce=k,
-                                        passthrough=n_extra)
+    try:
+        if lstm:
+            out["r2_lstm"] = lstm_r2(tr, y_train, te, y_test, epochs=lstm_epochs, threads=threads)
+    except ImportError:
+        out["r2_lstm"] = math.nan
+    k = min(reduce, tr.shape[-1])
+    if lstm and k > 0:
+        n_extra = 0
+        tr_x, te_x = tr, te
+        if train_extra is not None and test_extra is not None:
+            n_extra = train_extra.shape[-1]
+            tr_x = np.concatenate([tr, _by_sequence(np.asarray(train_extra, np.float32), frames_per_sequence)], -1)
+            te_x = np.concatenate([te, _by_sequence(np.asarray(test_extra, np.float32), frames_per_sequence)], -1)
+        out["r2_lstm_pc"] = lstm_r2(tr_x, y_train, te_x, y_test, epochs=lstm_epochs, threads=threads, reduce=k,
+                                    passthrough=n_extra)
     try:
         out["r2_ridge"] = ridge_r2(tr, y_train, te, y_test)
     except ImportError:
