@@ -41,7 +41,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--methods", nargs="+", help="subset of pca v1 seed aecnn-conv aecnn-spatial")
     p.add_argument("--train-sequences", type=int, help="synthetic training sequences (default 192)")
     p.add_argument("--val-sequences", type=int, help="held-out synthetic sequences (default 64)")
-    p.add_argument("--batch-size", type=int, help="training batch (default 64)")
+    p.add_argument("--batch-size", type=int, help="training batch (default 32, as aecnn train)")
+    p.add_argument("--lr", type=float, help="peak learning rate (default 1e-3, as aecnn train)")
     p.add_argument("--train-seed", type=int, help="seed of every network's initialisation and batch order "
                    "(default 0); the data stay the same, so runs with other seeds measure training noise")
     p.add_argument("--seq-workers", type=int, help="processes for the sequence-stage fits (default 8; 0 inline)")
@@ -82,7 +83,7 @@ def _config(args: argparse.Namespace):
         "strip_images_ratio": args.strip_images_ratio, "seconds": args.seconds, "train_budget_s": args.train_budget,
         "deadline_s": args.deadline, "preset": args.preset, "kinds": tuple(args.kinds) if args.kinds else None,
         "methods": tuple(args.methods) if args.methods else None, "train_sequences": args.train_sequences,
-        "val_sequences": args.val_sequences, "batch_size": args.batch_size, "seq_workers": args.seq_workers,
+        "val_sequences": args.val_sequences, "batch_size": args.batch_size, "lr": args.lr, "seq_workers": args.seq_workers,
         "train_seed": args.train_seed, "models_dir": args.save_models,
         "synth_overrides": tuple(args.synth) if args.synth else None}
     over = {k: v for k, v in given.items() if v is not None}

@@ -86,6 +86,21 @@ def test_train_seed_reaches_the_config_and_leaves_the_data_seed(tmp_path):
     assert cfg.train_seed == 0
 
 
+def test_recipe_defaults_to_aecnn_train_and_lr_reaches_the_config(tmp_path):
+    import argparse
+
+    from aecnn.cli import eval_quality
+    from aecnn.train.config import TrainConfig
+
+    p = argparse.ArgumentParser()
+    eval_quality.add_arguments(p)
+    cfg = eval_quality._config(p.parse_args(["--out", str(tmp_path), "--no-real"]))
+    assert (cfg.batch_size, cfg.lr) == (TrainConfig().batch_size, TrainConfig().lr)
+    cfg = eval_quality._config(p.parse_args(["--out", str(tmp_path), "--no-real", "--lr", "2e-3",
+                                             "--batch-size", "64"]))
+    assert (cfg.batch_size, cfg.lr) == (64, 2e-3)
+
+
 def test_synth_variant_reaches_the_config_and_bad_ones_are_refused(tmp_path, capsys):
     import argparse
 
