@@ -1,5 +1,5 @@
 """The benchmark scripts that are not CLI commands (``benchmarks/quality_sweep.py``,
-``benchmarks/r2_ceiling.py``, ``benchmarks/real_errors.py``) still run, on toy sizes on the CPU."""
+``benchmarks/r2_ceiling.py``, ``benchmarks/real_errors.py``, ``crop_motion.py``, ``seq_repeats.py``) still run, on toy sizes on the CPU."""
 from __future__ import annotations
 
 import importlib.util
@@ -81,3 +81,27 @@ def test_crop_motion_small(tmp_path):
                                    "3 components + crop displacement"}
     assert all(r["n_test_sequences"] == 2 and math.isfinite(r["r2"]) for r in res["results"].values())
     assert res["env"]["torch"] and (tmp_path / "w" / "fit_pca6_reduce3_frames" / "sequence_model.pt").is_file()
+
+
+def test_seq_repeats_small(tmp_path, capsys):
+    import numpy as np
+
+    from aecnn.checkpoint import save_checkpoint
+    from aecnn.models import create_autoencoder
+
+    ckpt = save_checkpoint(tmp_path / "m.pt", create_autoencoder("tiny", (201, 201), latent_size=32))
+    rep = _load("seq_repeats")
+    out, cache = tmp_path / "r.json", tmp_path / "lat.npz"
+    args = ["--model", f"tiny={ckpt}", "--latent", "6", "--train-sequences", "4", "--val-sequences", "3",
+            "--frames", "8", "--seeds", "0", "1", "--reduce", "2", "3", "--cv-folds", "2", "--epochs", "2",
+            "--workers", "0", "--cache", str(cache), "--out", str(out)]
+    assert rep.main(args) == 0
+    res = json.loads(out.read_text())
+    assert set(res["summary"]) == {"PCA K=2", "PCA K=3", "tiny K=2", "tiny K=3"}
+    assert all(s["n"] == 2 and math.isfinite(s["mean"]) for s in res["summary"].values())
+    assert res["cv_choice"]["tiny"]["k"] in (2, 3) and set(res["cv_choice"]["tiny"]["cv_r2"]) == {"2", "3"}
+    with np.load(cache) as z:  # the latents were cached: PCA's 6 and the model's 32 values per frame
+        assert z["PCA_train"].shape == (32, 6) and z["tiny_val"].shape == (24, 32)
+    assert "K chosen by 2-fold CV" in capsys.readouterr().out
+    assert rep.main(args) == 0  # from the cache: the same fits, the same numbers
+    assert json.loads(out.read_text())["summary"] == res["summary"]
