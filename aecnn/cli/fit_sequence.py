@@ -6,7 +6,8 @@ column and a target column (``--target``, default ``viscosity``), e.g. the ``met
 (by default the frame-to-frame change of ``crop_x0 crop_y0``, where each crop was cut: the drop's
 speed, which crops centred on it do not show). ``--reduce K`` makes the LSTM read the first K principal
 components of the latents (fitted on the training sequences; the frame features stay beside them),
-which generalises better than hundreds of values when there are a few hundred sequences. With
+which generalises better than hundreds of values when there are a few hundred sequences; ``--reduce
+auto`` chooses K among ``--reduce-candidates`` by cross-validation on the training sequences. With
 ``--out DIR``: results.json, predictions.csv, pred_vs_true.png and the trained model
 (sequence_model.pt, last fold).
 """
@@ -45,10 +46,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--hidden", type=int, default=64, help="LSTM hidden size (default 64)")
     g.add_argument("--layers", type=int, default=1, help="LSTM layers (default 1)")
     g.add_argument("--projection", type=int, default=0, help="linear input projection size (0: none)")
-    g.add_argument("--reduce", type=int, default=0, metavar="K",
+    g.add_argument("--reduce", type=_reduce_arg, default=0, metavar="K|auto",
                    help="keep the first K principal components of the latents, fitted on the training "
                         "sequences (0: all values); frame features are kept beside them. With a few hundred "
-                        "sequences, K of 8-32 generalises better than 512 values")
+                        "sequences, a few components generalise better than 512 values. auto: choose K among "
+                        "--reduce-candidates by 4-fold cross-validation on the training sequences of each "
+                        "split (5x4 extra fits)")
+    g.add_argument("--reduce-candidates", type=int, nargs="+", default=[2, 4, 8, 16, 32], metavar="K",
+                   help="the K that --reduce auto tries (default 2 4 8 16 32; those above the latent size "
+                        "are skipped)")
     g.add_argument("--dropout", type=float, default=0.1)
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=int, default=60)
@@ -64,6 +70,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--log-target", action="store_true", help="fit log(target) (targets > 0)")
     t.add_argument("--device", default="cpu", help="cpu (default; the LSTM is small), cuda, auto")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _reduce_arg(text: str) -> int | str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of components or 'auto', got {text!r}") from None
 
 
 def _write_outputs(out: Path, result, target: str, meta: dict) -> None:
@@ -106,14 +121,21 @@ def run(args: argparse.Namespace) -> int:
         table = read_frame_table(args.frame_features, args.frame_columns, args.sequence_column, args.frame_column)
         seqs = append_features(seqs, frame_features(emb.frame_indices_by_sequence(), table, args.frame_mode))
         n_extra = len(args.frame_columns)
-    if args.reduce and not 0 < args.reduce <= emb.latent_size:
+    auto = args.reduce == "auto"
+    if auto:
+        cands = tuple(k for k in args.reduce_candidates if k <= emb.latent_size)
+        if not cands or any(k < 1 for k in args.reduce_candidates):
+            raise CLIError(f"--reduce-candidates {' '.join(map(str, args.reduce_candidates))}: need positive K, "
+                           f"at least one <= the latent size ({emb.latent_size})")
+    elif args.reduce and not 0 < args.reduce <= emb.latent_size:
         raise CLIError(f"--reduce {args.reduce}: must be between 1 and the latent size ({emb.latent_size})")
     try:
         cfg = FitConfig(window=args.window, stride=args.stride, hidden_size=args.hidden, num_layers=args.layers,
                         head=args.head, projection=args.projection, dropout=args.dropout, epochs=args.epochs,
                         lr=args.lr, weight_decay=args.weight_decay, batch_size=args.batch_size,
                         val_fraction=args.val_fraction, folds=args.folds, seed=args.seed, log_target=args.log_target,
-                        reduce=args.reduce, passthrough=n_extra if args.reduce else 0)
+                        reduce=0 if auto else args.reduce, passthrough=n_extra if args.reduce else 0,
+                        reduce_candidates=cands if auto else ())
     except TypeError as exc:  # pragma: no cover
         raise CLIError(str(exc)) from None
     split = None
@@ -131,7 +153,10 @@ def run(args: argparse.Namespace) -> int:
         how = f"held out {result.n_test_sequences}"
     extra = (f" + {len(args.frame_columns)} frame feature(s) ({args.frame_mode} of {', '.join(args.frame_columns)})"
              if args.frame_features else "")
-    if args.reduce:
+    if auto:
+        ks = ", ".join(f"{c['reduce']}" for c in result.reduce_choice)
+        extra += f", reduced to K principal components chosen by cross-validation on the training sequences: {ks}"
+    elif args.reduce:
         extra += f", reduced to {args.reduce} principal components"
     print(f"fit-sequence: {len(emb)} frames, latent size {emb.latent_size}{extra}, {len(matched)} sequences with "
           f"{args.target}; {how}")

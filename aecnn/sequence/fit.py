@@ -7,8 +7,11 @@
       -> held-out windows -> prediction per window -> mean per sequence
       -> R^2 and MAE per sequence (primary) and per window
 
-No held-out sequence is seen during training or model selection (there is none: the number
-of epochs is fixed). With K folds every sequence is held out once and the metrics are computed
+No held-out sequence is seen during training or model selection: the number of epochs is fixed,
+and with ``reduce_candidates`` the number of principal components K is chosen per split by an
+inner cross-validation over that split's training sequences only::
+
+    training sequences of the split -> inner folds -> R^2 per candidate K -> best K -> fit on all of them With K folds every sequence is held out once and the metrics are computed
 on the pooled out-of-fold predictions, which is steadier when there are few sequences.
 """
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -47,6 +50,9 @@ class FitConfig:
         reduce: keep the first ``reduce`` principal components of the latents, fitted on the training
             frames of each fold (0: all values); see :class:`SequenceModelConfig`.
         passthrough: trailing per-frame values that are not latents (frame features), kept as they are.
+        reduce_candidates: choose ``reduce`` among these K per split, by ``reduce_folds``-fold
+            cross-validation on the split's training sequences (overrides ``reduce``; empty: no choice).
+        reduce_folds: inner folds of that choice.
     """
 
     window: int = 16
@@ -66,6 +72,15 @@ class FitConfig:
     log_target: bool = False
     reduce: int = 0
     passthrough: int = 0
+    reduce_candidates: tuple[int, ...] = ()
+    reduce_folds: int = 4
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reduce_candidates", tuple(int(k) for k in self.reduce_candidates))
+        if any(k < 1 for k in self.reduce_candidates):
+            raise ValueError(f"reduce_candidates must be positive, got {self.reduce_candidates}")
+        if self.reduce_candidates and self.reduce_folds < 2:
+            raise ValueError(f"reduce_folds must be >= 2 to choose K, got {self.reduce_folds}")
 
 
 def r2_score(y_true: Sequence[float] | np.ndarray, y_pred: Sequence[float] | np.ndarray) -> float:
@@ -94,6 +109,7 @@ class FitResult:
         config: the :class:`FitConfig` as a dict.
         history: training loss per epoch (last fold).
         model: the trained model of the last fold.
+        reduce_choice: with ``reduce_candidates``, per split: the chosen K and the inner-CV R^2 of each K.
     """
 
     r2: float
@@ -107,6 +123,7 @@ class FitResult:
     config: dict
     history: list[float] = field(default_factory=list)
     model: LatentLSTM | None = field(default=None, repr=False)
+    reduce_choice: list[dict] = field(default_factory=list)
 
     def line(self) -> str:
         return (f"held-out sequences: R2 {self.r2:.3f}, MAE {self.mae:.4g} (n={self.n_test_sequences} sequences); "
@@ -196,6 +213,51 @@ def _train(train: LatentWindows, cfg: FitConfig, device: torch.device) -> tuple[
     return model.eval(), history
 
 
+def _heldout_r2(sequences: Mapping[str, np.ndarray], y_fit: Mapping[str, float], train_names: list[str],
+                test_names: list[str], cfg: FitConfig, device: torch.device) -> float:
+    """R^2 per sequence (in ``y_fit`` units) of a model trained on ``train_names``, on ``test_names``."""
+    train = LatentWindows(sequences, y_fit, cfg.window, cfg.stride, train_names)
+    test = LatentWindows(sequences, y_fit, cfg.window, cfg.stride, test_names)
+    model, _ = _train(train, cfg, device)
+    pred = predict_windows(model, test)
+    k = np.array([k for k, _ in test.windows])
+    return r2_score([y_fit[n] for n in test.names], [float(pred[k == i].mean()) for i in range(len(test.names))])
+
+
+def choose_reduce(sequences: Mapping[str, np.ndarray], y_fit: Mapping[str, float], train_names: list[str],
+                  cfg: FitConfig, device: torch.device, bar: Any = None) -> tuple[int, dict[int, float]]:
+    """The K of ``cfg.reduce_candidates`` with the best mean R^2 over ``cfg.reduce_folds`` folds of
+    ``train_names`` (only those sequences are read), and every candidate's score (R^2 of the fitted
+    target: log(y) with ``log_target``). Candidates larger
+    than the latent values (latent size minus ``passthrough``) are skipped.
+
+    Raises:
+        ValueError: no candidate fits the latent size, or fewer training sequences than folds.
+    """
+    n_values = next(iter(sequences.values())).shape[-1] - cfg.passthrough
+    cands = [k for k in dict.fromkeys(cfg.reduce_candidates) if k <= n_values]
+    if not cands:
+        raise ValueError(f"no candidate K in {cfg.reduce_candidates} is <= the {n_values} latent values")
+    if len(train_names) < cfg.reduce_folds:
+        raise ValueError(f"choosing K by {cfg.reduce_folds}-fold cross-validation needs at least "
+                         f"{cfg.reduce_folds} training sequences, have {len(train_names)}")
+    perm = np.random.default_rng(cfg.seed).permutation(len(train_names))
+    parts = [set(p.tolist()) for p in np.array_split(perm, cfg.reduce_folds)]
+    scores = {}
+    for k in cands:
+        inner = replace(cfg, reduce=k, reduce_candidates=())
+        r2s = []
+        for part in parts:
+            fit = [n for i, n in enumerate(train_names) if i not in part]
+            held = [n for i, n in enumerate(train_names) if i in part]
+            r2s.append(_heldout_r2(sequences, y_fit, fit, held, inner, device))
+            if bar is not None:
+                bar.update(cfg.epochs)
+        scores[k] = float(np.nanmean(r2s)) if not all(math.isnan(v) for v in r2s) else math.nan
+    valid = {k: v for k, v in scores.items() if not math.isnan(v)}
+    return (max(valid, key=valid.get) if valid else cands[0]), scores
+
+
 @torch.no_grad()
 def predict_windows(model: LatentLSTM, ds: LatentWindows, batch_size: int = 256) -> np.ndarray:
     """Prediction per window of ``ds``, in the model's target units."""
@@ -252,15 +314,24 @@ def fit_sequence_model(sequences: Mapping[str, np.ndarray], targets: Mapping[str
     rows: list[dict] = []
     win_true: list[np.ndarray] = []
     win_pred: list[np.ndarray] = []
-    model, history, n_train = None, [], 0
-    bar = tqdm(total=len(splits) * cfg.epochs, desc="fit-sequence", unit="epoch", disable=not progress, leave=False)
+    model, history, n_train, choices = None, [], 0, []
+    n_choice = len(cfg.reduce_candidates) * cfg.reduce_folds if cfg.reduce_candidates else 0
+    bar = tqdm(total=len(splits) * cfg.epochs * (1 + n_choice), desc="fit-sequence", unit="epoch",
+               disable=not progress, leave=False)
     for fold, (train_names, test_names) in enumerate(splits):
         train = LatentWindows(sequences, y_fit, cfg.window, cfg.stride, train_names)
         test = LatentWindows(sequences, y_fit, cfg.window, cfg.stride, test_names)
         if len(train) == 0 or len(test) == 0:
             raise ValueError(f"fold {fold}: {len(train)} training and {len(test)} held-out windows; "
                              "lower --window or use more sequences")
-        model, history = _train(train, cfg, device)
+        fold_cfg = cfg
+        if cfg.reduce_candidates:
+            k, scores = choose_reduce(sequences, y_fit, train.names, cfg, device, bar)
+            choices.append({"fold": fold, "reduce": k, "cv_r2": scores})
+            logger.info("fold %d: K = %d principal components (inner CV R2 %s)", fold, k,
+                        ", ".join(f"{c}: {v:.3f}" for c, v in scores.items()))
+            fold_cfg = replace(cfg, reduce=k)
+        model, history = _train(train, fold_cfg, device)
         bar.update(cfg.epochs)
         pred = predict_windows(model, test)
         k = np.array([k for k, _ in test.windows])
@@ -278,7 +349,7 @@ def fit_sequence_model(sequences: Mapping[str, np.ndarray], targets: Mapping[str
     t, p = np.concatenate(win_true), np.concatenate(win_pred)
     seq_t, seq_p = [r["true"] for r in rows], [r["pred"] for r in rows]
     return FitResult(r2_score(seq_t, seq_p), mae(seq_t, seq_p), r2_score(t, p), mae(t, p), rows, n_train,
-                     len(rows), int(t.size), asdict(cfg), history, model)
+                     len(rows), int(t.size), asdict(cfg), history, model, choices)
 
 
 def prediction_figure(result: FitResult, target: str = "target", title: str | None = None):
@@ -322,5 +393,5 @@ def load_sequence_model(path: Any, map_location: str = "cpu") -> LatentLSTM:
     return model.eval()
 
 
-__all__ = ["FitConfig", "FitResult", "fit_sequence_model", "load_sequence_model", "mae", "predict_windows",
+__all__ = ["FitConfig", "FitResult", "choose_reduce", "fit_sequence_model", "load_sequence_model", "mae", "predict_windows",
            "prediction_figure", "r2_score", "save_sequence_model"]

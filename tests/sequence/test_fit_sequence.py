@@ -107,3 +107,65 @@ def test_fit_sequence_bad_inputs(case, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert rc == 2 and err.startswith("aecnn fit-sequence: error: ") and expect in err
     assert "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def _signal_below_a_loud_nuisance(n_seq: int = 24, t: int = 16, dim: int = 8):
+    """The target sits on one latent value; another value carries 10x larger noise, so the first
+    principal component is pure nuisance and K = 1 cannot work while K = 4 can."""
+    rng = np.random.default_rng(1)
+    seqs, targets = {}, {}
+    for s in range(n_seq):
+        y = float(rng.uniform(0.5, 5.0))
+        z = rng.normal(scale=0.1, size=(t, dim))
+        z[:, 0] = rng.normal(scale=10.0, size=t)
+        z[:, 5] += y
+        seqs[f"seq_{s:03d}"], targets[f"seq_{s:03d}"] = z.astype(np.float32), y
+    return seqs, targets
+
+
+def test_reduce_candidates_choose_k_by_inner_cv_on_training_sequences_only():
+    seqs, targets = _signal_below_a_loud_nuisance()
+    names = sorted(seqs)
+    split = (names[:18], names[18:])
+    cfg = FitConfig(**{**FAST, "epochs": 20}, reduce_candidates=(1, 4, 99), reduce_folds=3)
+    res = fit_sequence_model(seqs, targets, cfg, progress=False, split=split)
+    (choice,) = res.reduce_choice
+    assert set(choice["cv_r2"]) == {1, 4}  # 99 > the 8 latent values: skipped
+    assert choice["reduce"] == 4 and choice["cv_r2"][4] > choice["cv_r2"][1] + 0.3, choice
+    assert res.model.config.reduce == 4 and res.r2 > 0.8, res.line()
+    # the choice never reads the held-out sequences: changing their targets changes nothing in it
+    moved = {**targets, **{n: targets[n] * 3.0 for n in split[1]}}
+    again = fit_sequence_model(seqs, moved, cfg, progress=False, split=split)
+    assert again.reduce_choice == res.reduce_choice and again.r2 != res.r2
+
+
+def test_reduce_candidates_are_checked():
+    with pytest.raises(ValueError, match="reduce_candidates"):
+        FitConfig(reduce_candidates=(0, 4))
+    with pytest.raises(ValueError, match="reduce_folds"):
+        FitConfig(reduce_candidates=(4,), reduce_folds=1)
+    seqs, targets = _signal_below_a_loud_nuisance(n_seq=8)
+    with pytest.raises(ValueError, match="no candidate K"):
+        fit_sequence_model(seqs, targets, FitConfig(**FAST, reduce_candidates=(9, 16)), progress=False)
+
+
+def test_fit_sequence_cli_reduce_auto(tmp_path, capsys):
+    seqs, targets = _signal_below_a_loud_nuisance(n_seq=16)
+    names = sorted(seqs)
+    lat = save_embeddings(tmp_path / "lat.npz", np.concatenate([seqs[n] for n in names]),
+                          [n for n in names for _ in range(16)], [i for _ in names for i in range(16)])
+    meta = tmp_path / "meta.csv"
+    meta.write_text("sequence,viscosity\n" + "".join(f"{n},{targets[n]}\n" for n in names))
+    common = ["fit-sequence", str(lat), str(meta), "--window", "8", "--epochs", "5", "--no-progress"]
+    assert main([*common, "--reduce", "auto", "--reduce-candidates", "1", "2", "--out", str(tmp_path / "o")]) == 0
+    res = json.loads((tmp_path / "o" / "results.json").read_text())
+    (choice,) = res["reduce_choice"]
+    assert choice["reduce"] in (1, 2) and set(choice["cv_r2"]) == {"1", "2"}
+    assert load_sequence_model(tmp_path / "o" / "sequence_model.pt").config.reduce == choice["reduce"]
+    assert f"chosen by cross-validation on the training sequences: {choice['reduce']}" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:  # argparse refuses it
+        main([*common, "--reduce", "some"])
+    assert exc.value.code == 2 and "expected a number of components or 'auto'" in capsys.readouterr().err
+    assert main([*common, "--reduce", "auto", "--reduce-candidates", "64"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--reduce-candidates 64" in err and "(8)" in err and len(err.splitlines()) == 1, err
