@@ -1,5 +1,5 @@
 """The benchmark scripts that are not CLI commands (``benchmarks/quality_sweep.py``,
-``benchmarks/r2_ceiling.py``, ``benchmarks/real_errors.py``, ``crop_motion.py``, ``seq_repeats.py``) still run, on toy sizes on the CPU."""
+``benchmarks/r2_ceiling.py``, ``benchmarks/real_errors.py``, ``crop_motion.py``, ``seq_repeats.py``, ``reduce_auto.py``) still run, on toy sizes on the CPU."""
 from __future__ import annotations
 
 import importlib.util
@@ -105,3 +105,12 @@ def test_seq_repeats_small(tmp_path, capsys):
     assert "K chosen by 2-fold CV" in capsys.readouterr().out
     assert rep.main(args) == 0  # from the cache: the same fits, the same numbers
     assert json.loads(out.read_text())["summary"] == res["summary"]
+    # fit-sequence --reduce auto on the cached latents, as reduce_auto.py runs it
+    auto = _load("reduce_auto")
+    out2 = tmp_path / "auto.json"
+    assert auto.main(["--cache", str(cache), "--work", str(tmp_path / "w"), "--train-sequences", "4",
+                      "--val-sequences", "3", "--frames", "8", "--out", str(out2),
+                      "--extra", "--epochs 1 --window 4 --reduce-candidates 1 2"]) == 0
+    res2 = json.loads(out2.read_text())["results"]
+    assert set(res2) == {"PCA", "tiny"} and all(r["n_test_sequences"] == 3 for r in res2.values())
+    assert all(r["reduce_choice"][0]["reduce"] in (1, 2) for r in res2.values())
