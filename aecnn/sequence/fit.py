@@ -11,8 +11,10 @@ No held-out sequence is seen during training or model selection: the number of e
 and with ``reduce_candidates`` the number of principal components K is chosen per split by an
 inner cross-validation over that split's training sequences only::
 
-    training sequences of the split -> inner folds -> R^2 per candidate K -> best K -> fit on all of them With K folds every sequence is held out once and the metrics are computed
-on the pooled out-of-fold predictions, which is steadier when there are few sequences.
+    training sequences of the split -> inner folds -> R^2 per candidate K -> best K -> fit on all of them
+
+With K folds every sequence is held out once and the metrics are computed on the pooled
+out-of-fold predictions, which is steadier when there are few sequences.
 """
 from __future__ import annotations
 
@@ -228,8 +230,8 @@ def choose_reduce(sequences: Mapping[str, np.ndarray], y_fit: Mapping[str, float
                   cfg: FitConfig, device: torch.device, bar: Any = None) -> tuple[int, dict[int, float]]:
     """The K of ``cfg.reduce_candidates`` with the best mean R^2 over ``cfg.reduce_folds`` folds of
     ``train_names`` (only those sequences are read), and every candidate's score (R^2 of the fitted
-    target: log(y) with ``log_target``). Candidates larger
-    than the latent values (latent size minus ``passthrough``) are skipped.
+    target: log(y) with ``log_target``). Candidates larger than the latent values (latent size
+    minus ``passthrough``) are skipped.
 
     Raises:
         ValueError: no candidate fits the latent size, or fewer training sequences than folds.
