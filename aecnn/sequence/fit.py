@@ -226,6 +226,12 @@ def _heldout_r2(sequences: Mapping[str, np.ndarray], y_fit: Mapping[str, float],
     return r2_score([y_fit[n] for n in test.names], [float(pred[k == i].mean()) for i in range(len(test.names))])
 
 
+def _usable_candidates(sequences: Mapping[str, np.ndarray], cfg: FitConfig) -> list[int]:
+    """``cfg.reduce_candidates`` without repeats and without those above the latent values."""
+    n_values = next(iter(sequences.values())).shape[-1] - cfg.passthrough if sequences else 0
+    return [k for k in dict.fromkeys(cfg.reduce_candidates) if k <= n_values]
+
+
 def choose_reduce(sequences: Mapping[str, np.ndarray], y_fit: Mapping[str, float], train_names: list[str],
                   cfg: FitConfig, device: torch.device, bar: Any = None) -> tuple[int, dict[int, float]]:
     """The K of ``cfg.reduce_candidates`` with the best mean R^2 over ``cfg.reduce_folds`` folds of
@@ -236,9 +242,9 @@ def choose_reduce(sequences: Mapping[str, np.ndarray], y_fit: Mapping[str, float
     Raises:
         ValueError: no candidate fits the latent size, or fewer training sequences than folds.
     """
-    n_values = next(iter(sequences.values())).shape[-1] - cfg.passthrough
-    cands = [k for k in dict.fromkeys(cfg.reduce_candidates) if k <= n_values]
+    cands = _usable_candidates(sequences, cfg)
     if not cands:
+        n_values = next(iter(sequences.values())).shape[-1] - cfg.passthrough
         raise ValueError(f"no candidate K in {cfg.reduce_candidates} is <= the {n_values} latent values")
     if len(train_names) < cfg.reduce_folds:
         raise ValueError(f"choosing K by {cfg.reduce_folds}-fold cross-validation needs at least "
@@ -317,7 +323,7 @@ def fit_sequence_model(sequences: Mapping[str, np.ndarray], targets: Mapping[str
     win_true: list[np.ndarray] = []
     win_pred: list[np.ndarray] = []
     model, history, n_train, choices = None, [], 0, []
-    n_choice = len(cfg.reduce_candidates) * cfg.reduce_folds if cfg.reduce_candidates else 0
+    n_choice = len(_usable_candidates(sequences, cfg)) * cfg.reduce_folds
     bar = tqdm(total=len(splits) * cfg.epochs * (1 + n_choice), desc="fit-sequence", unit="epoch",
                disable=not progress, leave=False)
     for fold, (train_names, test_names) in enumerate(splits):
