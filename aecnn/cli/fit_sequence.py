@@ -122,11 +122,10 @@ def run(args: argparse.Namespace) -> int:
         seqs = append_features(seqs, frame_features(emb.frame_indices_by_sequence(), table, args.frame_mode))
         n_extra = len(args.frame_columns)
     auto = args.reduce == "auto"
-    if auto:
-        cands = tuple(k for k in args.reduce_candidates if k <= emb.latent_size)
-        if not cands or any(k < 1 for k in args.reduce_candidates):
-            raise CLIError(f"--reduce-candidates {' '.join(map(str, args.reduce_candidates))}: need positive K, "
-                           f"at least one <= the latent size ({emb.latent_size})")
+    if auto:  # checked before any fit; the rest in FitConfig
+        if min(args.reduce_candidates) > emb.latent_size:
+            raise CLIError(f"--reduce-candidates {' '.join(map(str, args.reduce_candidates))}: need at least one "
+                           f"<= the latent size ({emb.latent_size})")
     elif args.reduce and not 0 < args.reduce <= emb.latent_size:
         raise CLIError(f"--reduce {args.reduce}: must be between 1 and the latent size ({emb.latent_size})")
     try:
@@ -135,8 +134,8 @@ def run(args: argparse.Namespace) -> int:
                         lr=args.lr, weight_decay=args.weight_decay, batch_size=args.batch_size,
                         val_fraction=args.val_fraction, folds=args.folds, seed=args.seed, log_target=args.log_target,
                         reduce=0 if auto else args.reduce, passthrough=n_extra if args.reduce else 0,
-                        reduce_candidates=cands if auto else ())
-    except TypeError as exc:  # pragma: no cover
+                        reduce_candidates=args.reduce_candidates if auto else ())
+    except (TypeError, ValueError) as exc:  # e.g. a candidate K below 1
         raise CLIError(str(exc)) from None
     split = None
     if args.split:

@@ -221,9 +221,14 @@ def _heldout_r2(sequences: Mapping[str, np.ndarray], y_fit: Mapping[str, float],
     train = LatentWindows(sequences, y_fit, cfg.window, cfg.stride, train_names)
     test = LatentWindows(sequences, y_fit, cfg.window, cfg.stride, test_names)
     model, _ = _train(train, cfg, device)
-    pred = predict_windows(model, test)
-    k = np.array([k for k, _ in test.windows])
-    return r2_score([y_fit[n] for n in test.names], [float(pred[k == i].mean()) for i in range(len(test.names))])
+    means = _sequence_means(predict_windows(model, test), test)
+    return r2_score([y_fit[n] for n in test.names], means)
+
+
+def _sequence_means(pred: np.ndarray, ds: LatentWindows) -> list[float]:
+    """Mean of the window predictions ``pred`` of each sequence of ``ds``, in ``ds.names`` order."""
+    owner = np.array([k for k, _ in ds.windows])
+    return [float(pred[owner == i].mean()) for i in range(len(ds.names))]
 
 
 def _usable_candidates(sequences: Mapping[str, np.ndarray], cfg: FitConfig) -> list[int]:
@@ -348,10 +353,9 @@ def fit_sequence_model(sequences: Mapping[str, np.ndarray], targets: Mapping[str
         true = np.array([y_all[test.names[i]] for i in k])
         win_true.append(true)
         win_pred.append(pred)
-        for i, name in enumerate(test.names):
-            sel = k == i
-            rows.append({"sequence": name, "fold": fold, "true": y_all[name], "pred": float(pred[sel].mean()),
-                         "n_windows": int(sel.sum())})
+        for i, (name, mean) in enumerate(zip(test.names, _sequence_means(pred, test))):
+            rows.append({"sequence": name, "fold": fold, "true": y_all[name], "pred": mean,
+                         "n_windows": int((k == i).sum())})
         n_train = len(train.names)
     bar.close()
     t, p = np.concatenate(win_true), np.concatenate(win_pred)
