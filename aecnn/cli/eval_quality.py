@@ -34,6 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(default 0.25)")
     p.add_argument("--seconds", type=float, help="training seconds of the same-time comparison (default: the "
                    "time aecnn's default (spatial) took for its images at the reference latent)")
+    p.add_argument("--seconds-methods", nargs="*", metavar="METHOD",
+                   help="networks also trained for the same GPU seconds at the reference latent (default v1; "
+                   "none: give the flag alone)")
     p.add_argument("--train-budget", type=float, help="seconds of training to fit --images-seen to (default 170)")
     p.add_argument("--deadline", type=float, help="skip runs that would end after this many seconds")
     p.add_argument("--preset", choices=list(PRESETS), help="aecnn preset (default small; --quick: tiny)")
@@ -85,7 +88,8 @@ def _config(args: argparse.Namespace):
         "methods": tuple(args.methods) if args.methods else None, "train_sequences": args.train_sequences,
         "val_sequences": args.val_sequences, "batch_size": args.batch_size, "lr": args.lr, "seq_workers": args.seq_workers,
         "train_seed": args.train_seed, "models_dir": args.save_models,
-        "synth_overrides": tuple(args.synth) if args.synth else None}
+        "synth_overrides": tuple(args.synth) if args.synth else None,
+        "seconds_methods": tuple(args.seconds_methods) if args.seconds_methods is not None else None}
     over = {k: v for k, v in given.items() if v is not None}
     if args.latents and args.reference_latent is None:
         over["reference_latent"] = 512 if 512 in args.latents else args.latents[0]

@@ -84,7 +84,8 @@ class Benchmark:
                                **synth)
         self.meta["data_seconds"] = time.perf_counter() - t
         self.y_train, self.y_val = train["crop"].viscosity, val["crop"].viscosity
-        self.motion = {"crop": (train["crop"].motion, val["crop"].motion)}  # crop displacement per frame
+        # per-frame drop displacement (crops: where they were cut; strips: tracked in the strip)
+        self.motion = {k: (train[k].motion, val[k].motion) for k in ("crop", "strip")}
         self.train = {k: torch.from_numpy(train[k].frames).to(self.device) for k in c.kinds}
         self.val = {k: torch.from_numpy(val[k].frames).to(self.device) for k in c.kinds}
         t_per = c.frames_per_sequence
@@ -110,7 +111,8 @@ class Benchmark:
     def _score_sequences(self, run: Run, train_lat: np.ndarray, val_lat: np.ndarray) -> None:
         """R^2 of the sequence stage, in worker processes (the LSTM fits run on the CPU while
         the GPU trains the next network) or, without workers, right here. ``r2_lstm_pc``: on
-        ``seq_reduce`` principal components, plus the crop displacement for crops."""
+        ``seq_reduce`` principal components, plus the drop's per-frame displacement (crops: of the crop
+        origin; strips: of the dark-pixel centroid tracked in each strip)."""
         c = self.cfg
         extra_tr, extra_va = self.motion.get(run.kind, (None, None))
         args = (train_lat, self.y_train, val_lat, self.y_val, c.frames_per_sequence, c.lstm_epochs, 1)

@@ -29,18 +29,20 @@ class SynthSplit:
     frames: np.ndarray
     viscosity: np.ndarray
     frames_per_sequence: int
-    motion: np.ndarray | None = None  # crops: (S*T, 2) change of the crop origin from the previous frame
+    # (S*T, 2) per-frame displacement of the drop: crops, the change of the crop origin from the previous
+    # frame; strips, the change of the dark-pixel centroid found in each strip (:func:`track_drop`)
+    motion: np.ndarray | None = None
 
     @property
     def n_sequences(self) -> int:
         return len(self.viscosity)
 
 
-def _render(args: tuple[SynthConfig, int]) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+def _render(args: tuple[SynthConfig, int]) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray]:
     cfg, i = args
     seq = render_sequence(cfg, i, kinds=("strip", "crop"))
     origin = np.stack([seq.frames["crop_x0"], seq.frames["crop_y0"]], axis=1)
-    return seq.strips, seq.crops, float(seq.viscosity), frame_change(origin)
+    return seq.strips, seq.crops, float(seq.viscosity), frame_change(origin), frame_change(track_drop(seq.strips))
 
 
 def make_split(n_sequences: int, frames_per_sequence: int, strip_size: tuple[int, int],
@@ -65,7 +67,8 @@ def make_split(n_sequences: int, frames_per_sequence: int, strip_size: tuple[int
     crops = np.concatenate([o[1] for o in out])
     visc = np.array([o[2] for o in out], dtype=np.float64)
     motion = np.concatenate([o[3] for o in out]).astype(np.float32)
-    return {"strip": SynthSplit(strips, visc, frames_per_sequence),
+    strip_motion = np.concatenate([o[4] for o in out]).astype(np.float32)
+    return {"strip": SynthSplit(strips, visc, frames_per_sequence, strip_motion),
             "crop": SynthSplit(crops, visc, frames_per_sequence, motion)}
 
 
@@ -100,6 +103,13 @@ def _drop_centre(frame: np.ndarray) -> tuple[float, float]:
         return frame.shape[0] / 2, frame.shape[1] / 2
     ys, xs = np.nonzero(dark)
     return float(ys.mean()), float(xs.mean())
+
+
+def track_drop(frames: np.ndarray) -> np.ndarray:
+    """``(T, 2)`` (x, y) centroid of the drop's dark pixels in each frame of ``(T, H, W)``: the
+    simplest tracker, which a user can run on their own strips (the crops' displacement comes from
+    where they were cut, which is the same centroid)."""
+    return np.array([_drop_centre(f)[::-1] for f in frames], dtype=np.float64).reshape(len(frames), 2)
 
 
 def real_crops(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -105,7 +105,7 @@ class Run:
     real_metrics: dict = field(default_factory=dict)
     r2_lstm: float = math.nan
     r2_ridge: float = math.nan
-    r2_lstm_pc: float = math.nan  # LSTM on seq_reduce principal components (+ crop displacement for crops)
+    r2_lstm_pc: float = math.nan  # LSTM on seq_reduce principal components + the drop's per-frame displacement
 
     @property
     def key(self) -> tuple:

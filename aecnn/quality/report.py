@@ -36,7 +36,7 @@ def markdown_table(results: dict) -> str:
     preset = results["meta"]["config"]["preset"]
     k = results["meta"]["config"].get("seq_reduce", 0)
     head = ("| frames | budget | latent | method | images seen | train s | train img/s | params | val PSNR dB | "
-            f"SSIM | band PSNR dB | R² LSTM | R² ridge | R² LSTM {k} PCs (+ crop motion) | real PSNR dB | "
+            f"SSIM | band PSNR dB | R² LSTM | R² ridge | R² LSTM {k} PCs + drop motion | real PSNR dB | "
             "real band dB | synth−real dB |")
     lines = [head, "|" + " --- |" * (head.count("|") - 1)]
     for r in _sorted(results["runs"]):

@@ -20,7 +20,7 @@ def test_quick_end_to_end(tmp_path, capsys):
     assert rc == 0
     assert elapsed < 60, f"--quick took {elapsed:.0f} s"
     table = (tmp_path / "results.md").read_text()
-    assert "| frames | budget | latent | method |" in table and "R² LSTM 8 PCs (+ crop motion)" in table
+    assert "| frames | budget | latent | method |" in table and "R² LSTM 8 PCs + drop motion" in table
     assert "## Targets" in table
     results = json.loads((tmp_path / "results.json").read_text())
     runs = {(r["kind"], r["method"], r["budget"]): r for r in results["runs"]}
@@ -28,7 +28,7 @@ def test_quick_end_to_end(tmp_path, capsys):
         r = runs[("crop", method, "images")]
         assert r["status"] == "ok", r
         assert r["metrics"]["psnr"] > 0 and 0 <= r["metrics"]["ssim"] <= 1
-        assert math.isfinite(r["r2_lstm_pc"])  # the LSTM on principal components (+ crop motion) ran
+        assert math.isfinite(r["r2_lstm_pc"])  # the LSTM on principal components + drop motion ran
     assert ("strip", "v1", "images") not in runs  # V1 takes 201x201 only
     assert runs[("strip", "aecnn-conv", "images")]["status"] == "ok"
     assert runs[("crop", "v1", "seconds")]["status"] == "ok"
@@ -133,3 +133,39 @@ def test_synth_variant_changes_the_benchmark_data():
     np_eq = (a["crop"].frames == b["crop"].frames).mean()
     assert 0.99 < np_eq < 1.0  # only the reflection spots differ
     assert (a["crop"].viscosity == b["crop"].viscosity).all()
+
+
+def test_strips_carry_the_tracked_drop_displacement():
+    """Strips get the displacement of the drop's dark-pixel centroid, tracked in each strip image; it
+    agrees with the crops' displacement (where the crops were cut) within a pixel."""
+    import numpy as np
+
+    from aecnn.quality.data import make_split, track_drop
+
+    s = make_split(3, 8, (152, 1280), (201, 201), seed=4, workers=1)
+    strip, crop = s["strip"].motion, s["crop"].motion
+    assert strip.shape == crop.shape == (24, 2)
+    assert np.abs(strip - crop).max() < 1.5  # crop origins are whole pixels, the tracker is not
+    assert strip[:, 0].mean() < 0  # the reference direction: right to left
+    frame = np.full((20, 40), 255, np.uint8)
+    frame[-1] = 0  # the baseline row is left out
+    frame[5:9, 30:34] = 0
+    assert np.allclose(track_drop(frame[None]), [[31.5, 6.5]])
+
+
+def test_seconds_methods_flag(tmp_path):
+    import argparse
+
+    from aecnn.cli import eval_quality
+    from aecnn.quality.plan import plan
+
+    p = argparse.ArgumentParser()
+    eval_quality.add_arguments(p)
+    base = ["--out", str(tmp_path), "--no-real", "--kinds", "crop", "--methods", "pca", "v1", "aecnn-spatial"]
+    cfg = eval_quality._config(p.parse_args(base))
+    assert cfg.seconds_methods == ("v1",) and any(r.budget == "seconds" for r in plan(cfg))
+    cfg = eval_quality._config(p.parse_args([*base, "--latents", "128", "2048", "--seconds-methods"]))
+    assert cfg.seconds_methods == () and cfg.reference_latent == 128
+    assert [(r.method, r.latent, r.budget) for r in plan(cfg)] == [
+        ("aecnn-spatial", 128, "images"), ("v1", 128, "images"), ("aecnn-spatial", 2048, "images"),
+        ("v1", 2048, "images")]
