@@ -3,6 +3,8 @@
 Reconstructs the real frames' 201x201 crops (cut as the quality benchmark cuts them) with one or
 more aecnn checkpoints (e.g. those ``aecnn eval-quality --save-models`` writes) and draws, per
 checkpoint, the reconstruction and the absolute error, with each crop's PSNR and outline-band PSNR.
+It also prints where each crop's squared error sits: the share in the outline band (3 px of a
+dark/light boundary), in the 0.1 % worst pixels, and in the 10 columns at either crop edge.
 
     PYTHONPATH=$PWD python3 benchmarks/real_errors.py --real-dir ../shared/data/droplet_frames \\
         --model refl=m/refl/crop-aecnn-spatial-L512-images.pt --model both=m/both/... --out fig.png
@@ -16,8 +18,22 @@ import numpy as np
 import torch
 
 from aecnn.checkpoint import load_model
-from aecnn.metrics import band_psnr, psnr
+from aecnn.metrics import band_psnr, outline_band, psnr
 from aecnn.quality.data import load_real_frames, real_crops
+
+
+def error_shares(pred: torch.Tensor, target: torch.Tensor, edge: int = 10) -> list[dict[str, float]]:
+    """Per image ``(N, 1, H, W)``: the fraction of its squared error in the outline band, in its
+    0.1 % worst pixels (at least one) and in the ``edge`` columns at its left and right borders."""
+    err = (pred.float() - target.float()).pow(2)[:, 0]
+    band = outline_band(target)[:, 0].bool()
+    out = []
+    for e, b in zip(err, band):
+        total = float(e.sum()) or float("nan")
+        k = max(1, e.numel() // 1000)
+        out.append({"band": float(e[b].sum()) / total, "worst": float(e.flatten().topk(k).values.sum()) / total,
+                    "left": float(e[:, :edge].sum()) / total, "right": float(e[:, -edge:].sum()) / total})
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((label, y[:, 0].numpy(), per, band))
         print(f"{label}: PSNR {per.mean():.2f} dB, band {np.nanmean(band):.2f} dB; per frame "
               + " ".join(f"{v:.1f}" for v in per))
+        for name, share in zip(names, error_shares(y, x)):
+            print(f"  {name}: squared error in the band {share['band']:.2f}, in the 0.1 % worst pixels "
+                  f"{share['worst']:.2f}, in the 10 left / right columns {share['left']:.2f} / {share['right']:.2f}")
 
     import matplotlib
 

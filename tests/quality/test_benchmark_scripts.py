@@ -71,6 +71,21 @@ def test_real_errors_figure(tmp_path, capsys):
     assert errors.main(["--real-dir", str(tmp_path / "none"), "--model", f"tiny={ckpt}", "--out", str(out)]) == 2
 
 
+def test_real_error_shares():
+    import torch
+
+    errors = _load("real_errors")
+    target = torch.ones(1, 1, 40, 40)
+    target[:, :, 10:30, 15:25] = 0.0  # a dark block: its outline is the band
+    pred = target.clone()
+    pred[0, 0, 0, 0] += 0.3  # one bad pixel in the top-left corner, off the band
+    pred[0, 0, 10, 20] += 0.1  # one on the block's top edge, in the band
+    share = errors.error_shares(pred, target)[0]
+    assert share["band"] == pytest.approx(0.01 / 0.1)
+    assert share["worst"] == pytest.approx(0.09 / 0.1)  # 0.1 % of 1,600 pixels: the single worst one
+    assert share["left"] == pytest.approx(0.09 / 0.1) and share["right"] == 0.0
+
+
 def test_crop_motion_small(tmp_path):
     motion = _load("crop_motion")
     out = tmp_path / "r.json"
