@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("aecnn.cli.train", "train an autoencoder on a folder of frames"),
     "reconstruct": ("aecnn.cli.reconstruct", "reconstruct images and report PSNR/SSIM"),
     "embed": ("aecnn.cli.embed", "write latents of every frame, in frame order"),
+    "track": ("aecnn.cli.track", "write where the drop is in every frame (for fit-sequence)"),
     "visualize": ("aecnn.cli.visualize", "attention matrix and saliency figure"),
     "export-onnx": ("aecnn.cli.export_onnx", "export encoder/decoder to ONNX and check them"),
     "fit-sequence": ("aecnn.cli.fit_sequence", "fit an LSTM on latent sequences"),

@@ -43,14 +43,23 @@ class FileFrames(Dataset):
             start += m.n_frames
         raise IndexError(f"{path}: stack index {stack_index} out of range")
 
+    def read_native(self, i: int) -> np.ndarray:
+        """Frame ``i`` as decoded, at its own size and precision (no geometry).
+
+        Raises:
+            ValueError, OSError, IndexError: the file cannot be read.
+        """
+        from aecnn.data import imageio
+
+        f = self.index.frames[i]
+        return imageio.read_image(f.path) if f.stack_index is None else self._stack_frame(f.path, f.stack_index)
+
     def __getitem__(self, i: int) -> tuple[int, torch.Tensor | None, str | None]:
         from aecnn.data import imageio
         from aecnn.data.dataset import apply_geometry
 
-        f = self.index.frames[i]
         try:
-            img = imageio.read_image(f.path) if f.stack_index is None else self._stack_frame(f.path, f.stack_index)
-            img = apply_geometry(img, self.geometry)
+            img = apply_geometry(self.read_native(i), self.geometry)
         except (ValueError, OSError, IndexError) as exc:
             return i, None, str(exc)
         return i, torch.from_numpy(imageio.to_unit_float(img))[None], None

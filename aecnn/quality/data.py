@@ -8,6 +8,7 @@ different generator seeds, so no sequence (and no near-identical neighbour frame
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing as mp
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from aecnn.data.synth import SynthConfig, render_sequence
+from aecnn.data.track import drop_centre
 from aecnn.sequence.features import frame_change
 
 log = logging.getLogger(__name__)
@@ -94,21 +96,18 @@ def load_real_frames(folder: str | os.PathLike | None) -> tuple[np.ndarray, list
 
 
 def _drop_centre(frame: np.ndarray) -> tuple[float, float]:
-    """(row, col) centroid of the dark pixels, leaving out rows dark across most of the width
-    (the baseline and the substrate)."""
-    dark = frame < 128
-    rows = dark.mean(axis=1) > 0.5
-    dark[rows] = False
-    if not dark.any():
+    """(row, col) centroid of the dark pixels (< 128), leaving out rows dark across most of the
+    width (the baseline and the substrate); the frame's centre when there are none."""
+    x, y, _ = drop_centre(frame, threshold=128)
+    if math.isnan(x):
         return frame.shape[0] / 2, frame.shape[1] / 2
-    ys, xs = np.nonzero(dark)
-    return float(ys.mean()), float(xs.mean())
+    return y, x
 
 
 def track_drop(frames: np.ndarray) -> np.ndarray:
     """``(T, 2)`` (x, y) centroid of the drop's dark pixels in each frame of ``(T, H, W)``: the
-    simplest tracker, which a user can run on their own strips (the crops' displacement comes from
-    where they were cut, which is the same centroid)."""
+    tracker of :mod:`aecnn.data.track`, which users run on their own frames with ``aecnn track`` (the
+    crops' displacement comes from where they were cut, which is the same centroid)."""
     return np.array([_drop_centre(f)[::-1] for f in frames], dtype=np.float64).reshape(len(frames), 2)
 
 

@@ -34,7 +34,7 @@ def read_frame_table(path: str | os.PathLike, columns: Sequence[str], sequence_c
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: a column is missing, a value is not a number, or a (sequence, frame) repeats;
+        ValueError: a column is missing, a value is not a finite number, or a (sequence, frame) repeats;
             the message names the file, and the row where it applies.
     """
     path = Path(path)
@@ -56,6 +56,9 @@ def read_frame_table(path: str | os.PathLike, columns: Sequence[str], sequence_c
                                  f"numbers, got {[row.get(c) for c in (frame_column, *columns)]}") from None
             if key in table:
                 raise ValueError(f"{path}, line {line}: sequence {key[0]!r} frame {key[1]} appears twice")
+            if not np.isfinite(values).all():
+                raise ValueError(f"{path}, line {line}: {', '.join(columns)} must be finite, got "
+                                 f"{[row.get(c) for c in columns]} (e.g. a frame without a drop: leave it out)")
             table[key] = values
     return table
 
