@@ -24,7 +24,7 @@ R² is then reported for the chosen setting over ``--seeds`` (every candidate's 
 also written to the JSON, for the record, but never used to choose).
 
     PYTHONPATH=$PWD python3 benchmarks/strip_invariant.py --model /tmp/m2/strip/strip-aecnn-spatial-L512-images.pt \\
-        --cache /tmp/strip_study/latents.npz --seeds 0 1 2 --out /tmp/strip_study/strip_invariant.json
+        --cache /tmp/strip_study/latents.npz --seeds 0 1 2 3 4 --out /tmp/strip_study/strip_invariant.json
 """
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ def _fit(job: tuple) -> tuple[dict, float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default="/tmp/m2/strip/strip-aecnn-spatial-L512-images.pt", help="strip aecnn checkpoint "
+    p.add_argument("--model", required=True, help="strip aecnn checkpoint "
                    "(spatial latent)")
     p.add_argument("--latent", type=int, default=512, help="PCA components (the checkpoint's latent size)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])

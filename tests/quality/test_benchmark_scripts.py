@@ -129,3 +129,20 @@ def test_seq_repeats_small(tmp_path, capsys):
     res2 = json.loads(out2.read_text())["results"]
     assert set(res2) == {"PCA", "tiny"} and all(r["n_test_sequences"] == 3 for r in res2.values())
     assert all(r["reduce_choice"][0]["reduce"] in (1, 2) for r in res2.values())
+
+
+def test_strip_invariant_small(tmp_path):
+    from aecnn.checkpoint import save_checkpoint
+    from aecnn.models import create_autoencoder
+
+    model = create_autoencoder("tiny", (152, 1280), latent_size=64, latent_strategy="spatial")
+    ckpt = save_checkpoint(tmp_path / "m.pt", model)
+    study = _load("strip_invariant")
+    out = tmp_path / "s.json"
+    assert study.main(["--model", str(ckpt), "--latent", "8", "--seeds", "0", "--variants", "fft", "meanmax",
+                       "--reduce", "2", "4", "--train-sequences", "8", "--val-sequences", "4", "--frames", "8",
+                       "--epochs", "2", "--workers", "1", "--cv-folds", "2", "--out", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert set(res["summary"]) == {"PCA base", "aecnn base", "aecnn fft", "aecnn meanmax"}
+    assert res["summary"]["aecnn fft"]["chosen_by"].startswith("2-fold CV")  # K chosen on training sequences
+    assert all(math.isfinite(s["mean"]) for s in res["summary"].values())
