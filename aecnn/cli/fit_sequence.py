@@ -55,6 +55,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--reduce-candidates", type=int, nargs="+", default=[2, 4, 8, 16, 32], metavar="K",
                    help="the K that --reduce auto tries (default 2 4 8 16 32; those above the latent size "
                         "are skipped)")
+    g.add_argument("--latent-summary", choices=("none", "width-fft"), default="none",
+                   help="width-fft: replace a spatial (C, h, w) latent by the magnitude of its Fourier transform "
+                        "along the width, so a drop sliding along a strip does not move between values "
+                        "(strips; the grid shape is read from the latent file). Default none")
     g.add_argument("--dropout", type=float, default=0.1)
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=int, default=60)
@@ -102,6 +106,17 @@ def _write_outputs(out: Path, result, target: str, meta: dict) -> None:
                             frame_features=meta.get("frame_features"))
 
 
+def _summary_grid(summary: str, emb) -> tuple[int, int, int] | None:
+    """The (C, h, w) latent grid ``--latent-summary`` needs, from the latent file's record."""
+    if summary == "none":
+        return None
+    shape = emb.meta.get("latent_shape")
+    if not shape or len(shape) != 3 or int(shape[0]) * int(shape[1]) * int(shape[2]) != emb.latent_size:
+        raise CLIError(f"--latent-summary {summary} needs latents of a spatial (C, h, w) grid; the latent file "
+                       f"records latent_shape {shape} (a flat 'conv' latent, or a file not written by `aecnn embed`)")
+    return int(shape[0]), int(shape[1]), int(shape[2])
+
+
 def run(args: argparse.Namespace) -> int:
     from aecnn.devices import resolve_device
     from aecnn.inference.embed import load_embeddings
@@ -121,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         table = read_frame_table(args.frame_features, args.frame_columns, args.sequence_column, args.frame_column)
         seqs = append_features(seqs, frame_features(emb.frame_indices_by_sequence(), table, args.frame_mode))
         n_extra = len(args.frame_columns)
+    grid = _summary_grid(args.latent_summary, emb)
     auto = args.reduce == "auto"
     if auto:  # checked before any fit; the rest in FitConfig
         if min(args.reduce_candidates) > emb.latent_size:
@@ -133,8 +149,10 @@ def run(args: argparse.Namespace) -> int:
                         head=args.head, projection=args.projection, dropout=args.dropout, epochs=args.epochs,
                         lr=args.lr, weight_decay=args.weight_decay, batch_size=args.batch_size,
                         val_fraction=args.val_fraction, folds=args.folds, seed=args.seed, log_target=args.log_target,
-                        reduce=0 if auto else args.reduce, passthrough=n_extra if args.reduce else 0,
-                        reduce_candidates=args.reduce_candidates if auto else ())
+                        reduce=0 if auto else args.reduce,
+                        passthrough=n_extra if args.reduce or grid else 0,
+                        reduce_candidates=args.reduce_candidates if auto else (), summary=args.latent_summary,
+                        grid=grid)
     except (TypeError, ValueError) as exc:  # e.g. a candidate K below 1
         raise CLIError(str(exc)) from None
     split = None
@@ -152,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
         how = f"held out {result.n_test_sequences}"
     extra = (f" + {len(args.frame_columns)} frame feature(s) ({args.frame_mode} of {', '.join(args.frame_columns)})"
              if args.frame_features else "")
+    if grid:
+        extra += f", latent grid {'x'.join(map(str, grid))} summarised by |FFT| along its width"
     if auto:
         ks = ", ".join(f"{c['reduce']}" for c in result.reduce_choice)
         extra += f", reduced to K principal components chosen by cross-validation on the training sequences: {ks}"

@@ -55,6 +55,8 @@ class FitConfig:
         reduce_candidates: choose ``reduce`` among these K per split, by ``reduce_folds``-fold
             cross-validation on the split's training sequences (overrides ``reduce``; empty: no choice).
         reduce_folds: inner folds of that choice.
+        summary, grid: a summary of the latent values before the reduction (``'width-fft'`` of a
+            (C, h, w) spatial latent); see :class:`SequenceModelConfig`.
     """
 
     window: int = 16
@@ -76,6 +78,8 @@ class FitConfig:
     passthrough: int = 0
     reduce_candidates: tuple[int, ...] = ()
     reduce_folds: int = 4
+    summary: str = "none"
+    grid: tuple[int, int, int] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "reduce_candidates", tuple(int(k) for k in self.reduce_candidates))
@@ -188,8 +192,7 @@ def _gather(ds: LatentWindows, idx: Sequence[int]) -> tuple[torch.Tensor, torch.
 
 def _train(train: LatentWindows, cfg: FitConfig, device: torch.device) -> tuple[LatentLSTM, list[float]]:
     torch.manual_seed(cfg.seed)
-    model = LatentLSTM(SequenceModelConfig(train.latent_size, cfg.hidden_size, cfg.num_layers, cfg.head,
-                                           cfg.projection, cfg.dropout, cfg.reduce, cfg.passthrough))
+    model = LatentLSTM(_model_config(train.latent_size, cfg))
     model.set_normalisation(train.frames(), train.y)
     model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -231,9 +234,16 @@ def _sequence_means(pred: np.ndarray, ds: LatentWindows) -> list[float]:
     return [float(pred[owner == i].mean()) for i in range(len(ds.names))]
 
 
+def _model_config(latent_size: int, cfg: FitConfig, reduce: int | None = None) -> SequenceModelConfig:
+    """The :class:`SequenceModelConfig` that ``cfg`` fits on ``latent_size`` values per frame."""
+    return SequenceModelConfig(latent_size, cfg.hidden_size, cfg.num_layers, cfg.head, cfg.projection, cfg.dropout,
+                               cfg.reduce if reduce is None else reduce, cfg.passthrough, cfg.summary, cfg.grid)
+
+
 def _usable_candidates(sequences: Mapping[str, np.ndarray], cfg: FitConfig) -> list[int]:
-    """``cfg.reduce_candidates`` without repeats and without those above the latent values."""
-    n_values = next(iter(sequences.values())).shape[-1] - cfg.passthrough if sequences else 0
+    """``cfg.reduce_candidates`` without repeats and without those above the latent values (after
+    the summary, if any)."""
+    n_values = _model_config(next(iter(sequences.values())).shape[-1], cfg, reduce=0).n_values if sequences else 0
     return [k for k in dict.fromkeys(cfg.reduce_candidates) if k <= n_values]
 
 
@@ -242,14 +252,14 @@ def choose_reduce(sequences: Mapping[str, np.ndarray], y_fit: Mapping[str, float
     """The K of ``cfg.reduce_candidates`` with the best mean R^2 over ``cfg.reduce_folds`` folds of
     ``train_names`` (only those sequences are read), and every candidate's score (R^2 of the fitted
     target: log(y) with ``log_target``). Candidates larger than the latent values (latent size
-    minus ``passthrough``) are skipped.
+    minus ``passthrough``, after the summary) are skipped.
 
     Raises:
         ValueError: no candidate fits the latent size, or fewer training sequences than folds.
     """
     cands = _usable_candidates(sequences, cfg)
     if not cands:
-        n_values = next(iter(sequences.values())).shape[-1] - cfg.passthrough
+        n_values = _model_config(next(iter(sequences.values())).shape[-1], cfg, reduce=0).n_values
         raise ValueError(f"no candidate K in {cfg.reduce_candidates} is <= the {n_values} latent values")
     if len(train_names) < cfg.reduce_folds:
         raise ValueError(f"choosing K by {cfg.reduce_folds}-fold cross-validation needs at least "

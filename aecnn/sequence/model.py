@@ -2,7 +2,9 @@
 
 ::
 
-    x (B, T, L) -> [reduce: first K principal components of the first L - passthrough values,
+    x (B, T, L) -> [summary 'width-fft': the first L - passthrough values, a (C, h, w) latent grid,
+                    become |rfft| along w, C*h*(w//2+1) values: the same for a drop anywhere along w]
+      -> [reduce: first K principal components of those values,
                     fitted on the training frames; the last `passthrough` values kept as they are]
       -> standardise (train-set mean/std per value) -> dropout
       -> Linear L -> P (optional input projection) -> LSTM (hidden H, layers)
@@ -14,6 +16,7 @@ The standardisation statistics live in buffers, so a saved model takes raw laten
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,6 +24,7 @@ import torch
 from torch import nn
 
 HEADS = ("v1", "last")
+SUMMARIES = ("none", "width-fft")
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,11 @@ class SequenceModelConfig:
             few components carry what a sequence needs (benchmarks/QUALITY.md, "R² ceiling").
         passthrough: trailing input values that are not latents (e.g. ``--frame-features``) and
             are kept beside the components, not mixed into them.
+        summary: ``'none'`` or ``'width-fft'``: replace the latent values, a ``grid`` = (C, h, w) spatial
+            latent, by the magnitude of their Fourier transform along w. A drop sliding along a strip
+            moves between the grid's columns; the magnitude does not follow it (benchmarks/QUALITY.md,
+            "Strips with the tracked displacement": R² 0.906 -> 0.936 on synthetic strips).
+        grid: (C, h, w) of the latent values, for ``summary='width-fft'``.
     """
 
     latent_size: int
@@ -49,11 +58,21 @@ class SequenceModelConfig:
     dropout: float = 0.1
     reduce: int = 0
     passthrough: int = 0
+    summary: str = "none"
+    grid: tuple[int, int, int] | None = None
+
+    @property
+    def n_values(self) -> int:
+        """Latent values per frame after the summary (what ``reduce`` chooses components of)."""
+        if self.summary == "width-fft":
+            c, h, w = self.grid
+            return c * h * (w // 2 + 1)
+        return self.latent_size - self.passthrough
 
     @property
     def input_width(self) -> int:
-        """Values per frame after the reduction (what the LSTM's input layer sees)."""
-        return self.reduce + self.passthrough if self.reduce else self.latent_size
+        """Values per frame after the summary and the reduction (what the LSTM's input layer sees)."""
+        return (self.reduce or self.n_values) + self.passthrough
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
@@ -64,9 +83,17 @@ class SequenceModelConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if not 0 <= self.passthrough < self.latent_size:
             raise ValueError(f"passthrough must be in [0, latent_size), got {self.passthrough} of {self.latent_size}")
-        if not 0 <= self.reduce <= self.latent_size - self.passthrough:
-            raise ValueError(f"reduce must be in [0, {self.latent_size - self.passthrough}] (the latent values), "
-                             f"got {self.reduce}")
+        if self.summary not in SUMMARIES:
+            raise ValueError(f"unknown summary {self.summary!r}; valid: {', '.join(SUMMARIES)}")
+        if self.grid is not None:
+            object.__setattr__(self, "grid", tuple(int(v) for v in self.grid))
+        if self.summary == "width-fft":
+            n = self.latent_size - self.passthrough
+            if self.grid is None or len(self.grid) != 3 or min(self.grid) < 1 or math.prod(self.grid) != n:
+                raise ValueError(f"summary 'width-fft' needs grid = (C, h, w) of the {n} latent values, "
+                                 f"got {self.grid}")
+        if not 0 <= self.reduce <= self.n_values:
+            raise ValueError(f"reduce must be in [0, {self.n_values}] (the latent values), got {self.reduce}")
 
 
 class LatentLSTM(nn.Module):
@@ -81,9 +108,8 @@ class LatentLSTM(nn.Module):
         cfg = self.config = config or SequenceModelConfig(**kwargs)
         width = cfg.input_width
         if cfg.reduce:
-            n_latent = cfg.latent_size - cfg.passthrough
-            self.register_buffer("pc_mean", torch.zeros(n_latent))
-            self.register_buffer("pc_components", torch.zeros(n_latent, cfg.reduce))
+            self.register_buffer("pc_mean", torch.zeros(cfg.n_values))
+            self.register_buffer("pc_components", torch.zeros(cfg.n_values, cfg.reduce))
         self.register_buffer("in_mean", torch.zeros(width))
         self.register_buffer("in_std", torch.ones(width))
         self.register_buffer("y_mean", torch.zeros(()))
@@ -97,7 +123,7 @@ class LatentLSTM(nn.Module):
     def set_normalisation(self, frames: torch.Tensor, y: torch.Tensor) -> None:
         """Store input mean/std over ``frames (N, L)`` and target mean/std over ``y (M,)``; with
         ``reduce``, first the principal axes of the frames' latent values (float64 covariance)."""
-        frames, y = frames.float(), y.float()
+        frames, y = self._summarise(frames.float()), y.float()
         if self.config.reduce:
             lat = frames[:, :self.pc_mean.numel()].double()
             mean = lat.mean(0)
@@ -115,6 +141,15 @@ class LatentLSTM(nn.Module):
         self.y_mean.copy_(y.mean())
         self.y_std.copy_(y.std(unbiased=False).clamp_min(1e-6) if y.numel() > 1 else torch.ones(()))
 
+    def _summarise(self, x: torch.Tensor) -> torch.Tensor:
+        """``(..., L)`` -> ``(..., n_values + passthrough)``: the ``summary`` of the latent values, then the rest."""
+        if self.config.summary == "none":
+            return x
+        n = self.config.latent_size - self.config.passthrough
+        grid = x[..., :n].reshape(*x.shape[:-1], *self.config.grid)
+        mag = torch.fft.rfft(grid, dim=-1).abs().flatten(-3)
+        return torch.cat([mag, x[..., n:]], dim=-1)
+
     def _reduce(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., L)`` -> ``(..., reduce + passthrough)``: components of the latent values, then the rest."""
         n = self.pc_mean.numel()
@@ -125,7 +160,7 @@ class LatentLSTM(nn.Module):
         """Prediction in standardised target units, ``(B,)``, for ``x (B, T, L)``."""
         if x.ndim != 3 or x.shape[-1] != self.config.latent_size:
             raise ValueError(f"expected latents (B, T, {self.config.latent_size}), got {tuple(x.shape)}")
-        x = x.float()
+        x = self._summarise(x.float())
         if self.config.reduce:
             x = self._reduce(x)
         h = self.proj(self.drop((x - self.in_mean) / self.in_std))
@@ -145,4 +180,4 @@ class LatentLSTM(nn.Module):
         return cls(SequenceModelConfig(**config))
 
 
-__all__ = ["HEADS", "LatentLSTM", "SequenceModelConfig"]
+__all__ = ["HEADS", "SUMMARIES", "LatentLSTM", "SequenceModelConfig"]

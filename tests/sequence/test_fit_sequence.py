@@ -169,3 +169,69 @@ def test_fit_sequence_cli_reduce_auto(tmp_path, capsys):
     assert main([*common, "--reduce", "auto", "--reduce-candidates", "64"]) == 2
     err = capsys.readouterr().err.strip()
     assert "--reduce-candidates 64" in err and "(8)" in err and len(err.splitlines()) == 1, err
+
+
+def _sliding_blobs(n_seq: int = 24, t: int = 16, grid=(2, 1, 16), seed: int = 0):
+    """(C, h, w) latent grids with a blob whose height is the target and whose column moves by a
+    random start and speed, wrapping around the width: what a drop sliding along a strip does to a
+    spatial latent."""
+    rng = np.random.default_rng(seed)
+    c, h, w = grid
+    profile = np.array([0.5, 1.0, 0.5])
+    seqs, targets = {}, {}
+    for s in range(n_seq):
+        y = float(rng.uniform(0.5, 5.0))
+        start, speed = rng.integers(0, w), rng.integers(-2, 3)
+        frames = rng.normal(scale=0.05, size=(t, c, h, w))
+        for i in range(t):
+            cols = (start + speed * i + np.arange(3)) % w
+            frames[i, 0, :, cols] += y * profile[:, None]
+            frames[i, 1, :, cols] += 1.0
+        seqs[f"seq_{s:03d}"] = frames.reshape(t, -1).astype(np.float32)
+        targets[f"seq_{s:03d}"] = y
+    return seqs, targets
+
+
+def test_width_fft_summary_ignores_where_along_the_width():
+    import torch
+
+    from aecnn.sequence.model import LatentLSTM, SequenceModelConfig
+
+    cfg = SequenceModelConfig(2 * 3 * 8 + 2, reduce=4, passthrough=2, summary="width-fft", grid=(2, 3, 8))
+    assert cfg.n_values == 2 * 3 * 5 and cfg.input_width == 6
+    model = LatentLSTM(cfg).eval()
+    x = torch.randn(4, 6, 50)
+    model.set_normalisation(x.reshape(-1, 50), torch.randn(4))
+    grid, extra = x[..., :48].reshape(4, 6, 2, 3, 8), x[..., 48:]
+    shifted = torch.cat([grid.roll(3, dims=-1).reshape(4, 6, 48), extra], dim=-1)
+    with torch.no_grad():
+        assert torch.allclose(model(shifted), model(x), atol=1e-5)  # the drop's column does not matter
+        moved = torch.cat([x[..., :48], extra + 1.0], dim=-1)
+        assert not torch.allclose(model(moved), model(x), atol=1e-3)  # the pass-through values still do
+    with pytest.raises(ValueError, match="grid"):
+        SequenceModelConfig(50, passthrough=2, summary="width-fft", grid=(2, 3, 7))
+    with pytest.raises(ValueError, match="summary"):
+        SequenceModelConfig(50, summary="fft")
+
+
+def test_fit_sequence_cli_width_fft_summary(tmp_path, capsys):
+    seqs, targets = _sliding_blobs()
+    names = [n for n in seqs for _ in range(len(seqs[n]))]
+    frames = [i for n in seqs for i in range(len(seqs[n]))]
+    csv_path = tmp_path / "metadata.csv"
+    with open(csv_path, "w", newline="") as fh:
+        csv.writer(fh).writerows([["sequence", "viscosity"], *([n, y] for n, y in targets.items())])
+    stacked = np.concatenate(list(seqs.values()))
+    lat = save_embeddings(tmp_path / "lat.npz", stacked, names, frames, meta={"latent_shape": [2, 1, 16]})
+    common = ["fit-sequence", str(lat), str(csv_path), "--window", "8", "--stride", "4", "--hidden", "32",
+              "--epochs", "30", "--lr", "5e-3", "--folds", "3", "--reduce", "4", "--no-progress"]
+    out = tmp_path / "fft"
+    assert main([*common, "--latent-summary", "width-fft", "--out", str(out)]) == 0
+    assert "latent grid 2x1x16 summarised by |FFT| along its width" in capsys.readouterr().out
+    res = json.loads((out / "results.json").read_text())
+    assert res["r2"] > 0.9, res["r2"]  # the blob's height, wherever it is
+    model = load_sequence_model(out / "sequence_model.pt")
+    assert model.config.summary == "width-fft" and model.config.grid == (2, 1, 16)
+    flat = save_embeddings(tmp_path / "flat.npz", stacked, names, frames, meta={"latent_shape": [32]})
+    assert main(["fit-sequence", str(flat), str(csv_path), "--latent-summary", "width-fft", "--no-progress"]) == 2
+    assert "spatial (C, h, w) grid" in capsys.readouterr().err
