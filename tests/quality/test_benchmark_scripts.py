@@ -146,3 +146,20 @@ def test_strip_invariant_small(tmp_path):
     assert set(res["summary"]) == {"PCA base", "aecnn base", "aecnn fft", "aecnn meanmax"}
     assert res["summary"]["aecnn fft"]["chosen_by"].startswith("2-fold CV")  # K chosen on training sequences
     assert all(math.isfinite(s["mean"]) for s in res["summary"].values())
+
+
+def test_strip_fft_check_small(tmp_path, capsys):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    cache = tmp_path / "latents.npz"
+    n_tr, n_va, t = 6, 3, 8
+    np.savez(cache, y_train=rng.uniform(0.5, 5, n_tr), y_val=rng.uniform(0.5, 5, n_va),
+             grid_train=rng.normal(size=(n_tr * t, 2, 1, 8)).astype(np.float32),
+             grid_val=rng.normal(size=(n_va * t, 2, 1, 8)).astype(np.float32),
+             motion_train=rng.normal(size=(n_tr * t, 2)).astype(np.float32),
+             motion_val=rng.normal(size=(n_va * t, 2)).astype(np.float32))
+    check = _load("strip_fft_check")
+    assert check.main(["--cache", str(cache), "--seeds", "0", "--reduce", "2", "--epochs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "summary width-fft seed 0: held-out R²" in out and "summary none      seed 0" in out
