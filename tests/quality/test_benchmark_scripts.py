@@ -153,7 +153,7 @@ def test_strip_fft_check_small(tmp_path, capsys):
 
     rng = np.random.default_rng(0)
     cache = tmp_path / "latents.npz"
-    n_tr, n_va, t = 6, 3, 8
+    n_tr, n_va, t = 6, 3, 16  # 16 frames: one window of FitConfig's default length
     np.savez(cache, y_train=rng.uniform(0.5, 5, n_tr), y_val=rng.uniform(0.5, 5, n_va),
              grid_train=rng.normal(size=(n_tr * t, 2, 1, 8)).astype(np.float32),
              grid_val=rng.normal(size=(n_va * t, 2, 1, 8)).astype(np.float32),
