@@ -123,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     from aecnn.inference.reconstruct import check_writable_dir
     from aecnn.sequence.dataset import match_targets, read_targets
     from aecnn.sequence.fit import FitConfig, fit_sequence_model
+    from aecnn.sequence.model import SequenceModelConfig
 
     out = check_writable_dir(args.out) if args.out else None
     emb = load_embeddings(args.latents)
@@ -137,13 +138,16 @@ def run(args: argparse.Namespace) -> int:
         seqs = append_features(seqs, frame_features(emb.frame_indices_by_sequence(), table, args.frame_mode))
         n_extra = len(args.frame_columns)
     grid = _summary_grid(args.latent_summary, emb)
+    # latent values the components are taken from: after the summary, if any
+    n_values = SequenceModelConfig(emb.latent_size, summary=args.latent_summary, grid=grid).n_values
+    what = "the summary's values" if grid else "the latent size"
     auto = args.reduce == "auto"
     if auto:  # checked before any fit; the rest in FitConfig
-        if min(args.reduce_candidates) > emb.latent_size:
+        if min(args.reduce_candidates) > n_values:
             raise CLIError(f"--reduce-candidates {' '.join(map(str, args.reduce_candidates))}: need at least one "
-                           f"<= the latent size ({emb.latent_size})")
-    elif args.reduce and not 0 < args.reduce <= emb.latent_size:
-        raise CLIError(f"--reduce {args.reduce}: must be between 1 and the latent size ({emb.latent_size})")
+                           f"<= {what} ({n_values})")
+    elif args.reduce and not 0 < args.reduce <= n_values:
+        raise CLIError(f"--reduce {args.reduce}: must be between 1 and {what} ({n_values})")
     try:
         cfg = FitConfig(window=args.window, stride=args.stride, hidden_size=args.hidden, num_layers=args.layers,
                         head=args.head, projection=args.projection, dropout=args.dropout, epochs=args.epochs,

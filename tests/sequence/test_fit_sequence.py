@@ -232,6 +232,8 @@ def test_fit_sequence_cli_width_fft_summary(tmp_path, capsys):
     assert res["r2"] > 0.9, res["r2"]  # the blob's height, wherever it is
     model = load_sequence_model(out / "sequence_model.pt")
     assert model.config.summary == "width-fft" and model.config.grid == (2, 1, 16)
+    assert main([*common, "--latent-summary", "width-fft", "--reduce", "20"]) == 2  # 2x1x9 values after the FFT
+    assert "--reduce 20: must be between 1 and the summary's values (18)" in capsys.readouterr().err
     flat = save_embeddings(tmp_path / "flat.npz", stacked, names, frames, meta={"latent_shape": [32]})
     assert main(["fit-sequence", str(flat), str(csv_path), "--latent-summary", "width-fft", "--no-progress"]) == 2
     assert "spatial (C, h, w) grid" in capsys.readouterr().err
