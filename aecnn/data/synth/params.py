@@ -25,7 +25,8 @@ class SynthConfig:
     viscosity_range: tuple[float, float] = (0.5, 5.0)  # log-uniform, arbitrary units
     volume_range: tuple[float, float] = (0.7, 3.2)  # relative drop volume, log-uniform
     noise_std: float = 1.2  # sensor noise, grey levels (x0.7-1.3 per sequence)
-    blur_sigma: float = 0.8  # optical edge blur, px (x0.8-1.25 per sequence)
+    blur_sigma: float = 0.8  # optical edge blur, px (times a factor uniform in blur_spread per sequence)
+    blur_spread: tuple[float, float] = (0.8, 1.25)
     dust_count: float = 6.0  # mean number of static dust specks per sequence (Poisson)
     # Shape and reflection variety, widened on 2026-12-02 to bring the real crops' PSNR within 6 dB of
     # the synthetic validation PSNR (benchmarks/QUALITY.md, "generator before / after"); the values
@@ -33,6 +34,10 @@ class SynthConfig:
     aspect_range: tuple[float, float] = (0.85, 1.5)  # head width / height (rx / rz), uniform
     reflection_size: tuple[float, float] = (1.2, 1.8)  # main reflection spot size factor, uniform
     reflection_spots: int = 3  # up to this many extra reflection spots beside the main one (uniform 0..n)
+    # Reflection profile exp(-r**(2p) / 2) with p uniform in reflection_flatness (1: Gaussian; larger: a flat,
+    # saturated top with a sharp rim, as the real spots have) and the main spot's peak above the drop level.
+    reflection_flatness: tuple[float, float] = (1.0, 1.0)
+    reflection_peak: tuple[float, float] = (170.0, 320.0)
     direction: int = -1  # -1: the drop moves right to left (reference videos); +1: mirrored
     seed: int = 0
 
@@ -57,7 +62,9 @@ class SynthConfig:
         ch, cw = pair("crop_size", int)
         if ch < 1 or cw < 1:
             raise ValueError(f"SynthConfig.crop_size must be positive, got {(ch, cw)}")
-        for name in ("viscosity_range", "volume_range", "aspect_range", "reflection_size"):
+        for name in ("viscosity_range", "volume_range", "blur_spread", "aspect_range", "reflection_size",
+                     "reflection_flatness",
+                     "reflection_peak"):
             lo, hi = pair(name, float)
             if not (0 < lo <= hi and math.isfinite(hi)):
                 raise ValueError(f"SynthConfig.{name} must satisfy 0 < low <= high, got {(lo, hi)}")
@@ -110,6 +117,7 @@ class SequenceParams:
     rim_len: float
     reflection: tuple[float, float, float]  # (offset along drop / rx, height fraction, peak)
     reflection_size: float  # size factor of the main spot
+    reflection_flatness: float  # exponent p of the spots' profile exp(-r**(2p) / 2)
     spots: np.ndarray = field(repr=False)  # (n, 5) extra spots: ds, dz, sigma_s, sigma_z (px), peak fraction
     noise_std: float
     edge_sigma: float
@@ -137,6 +145,7 @@ class SequenceParams:
             "aspect": round(self.aspect, 4),
             "reflection_size": round(self.reflection_size, 4),
             "n_reflection_spots": len(self.spots),
+            "reflection_flatness": round(self.reflection_flatness, 4),
         }
 
 
@@ -209,6 +218,7 @@ def sample_params(cfg: SynthConfig, index: int, *, viscosity: float | None = Non
         extra.uniform(0.5, 1.0, n_spots) * max(sc, 0.5),
         extra.uniform(0.35, 1.0, n_spots),
     ], axis=1) if n_spots else np.zeros((0, 5))
+    flatness = float(extra.uniform(*cfg.reflection_flatness))
     return SequenceParams(
         index=index,
         name=sequence_name(index, cfg.n_sequences),
@@ -236,11 +246,12 @@ def sample_params(cfg: SynthConfig, index: int, *, viscosity: float | None = Non
         rim_amp=float(rng.uniform(28.0, 50.0)),
         rim_len=float(rng.uniform(3.0, 5.5)) * max(sc, 0.5),
         reflection=(float(rng.uniform(-0.2, 0.1)), float(rng.uniform(0.22, 0.36)),
-                    float(rng.uniform(170.0, 320.0))),
+                    float(rng.uniform(*cfg.reflection_peak))),
         noise_std=cfg.noise_std * float(rng.uniform(0.7, 1.3)),
-        edge_sigma=cfg.blur_sigma * float(rng.uniform(0.8, 1.25)),
+        edge_sigma=cfg.blur_sigma * float(rng.uniform(*cfg.blur_spread)),
         start_fraction=float(rng.uniform(0.0, 1.0)),
         dust=dust,
         reflection_size=size,
+        reflection_flatness=flatness,
         spots=spots,
     )

@@ -219,11 +219,17 @@ def _render_drop(frame: np.ndarray, bg: np.ndarray, p: SequenceParams, shp: dict
     rz_ = hfrac * shp["height"]
     gs = max(sc, 0.5)
     gm = gs * p.reflection_size
-    spot = (np.exp(-0.5 * (((s - rs) / (1.9 * gm)) ** 2 + ((z - rz_) / (1.15 * gm)) ** 2))
-            + 0.45 * np.exp(-0.5 * (((s - rs + 5.5 * gs) / (0.8 * gs)) ** 2 + ((z - rz_ - 0.6 * gs) / (0.7 * gs)) ** 2))
-            + 0.3 * np.exp(-0.5 * (((s - rs + 8.0 * gs) / (0.7 * gs)) ** 2 + ((z - rz_ - 0.6 * gs) / (0.7 * gs)) ** 2)))
+    fp = p.reflection_flatness
+
+    def blob(ds: np.ndarray, dz: np.ndarray, ss: float, sz: float) -> np.ndarray:
+        r2 = (ds / ss) ** 2 + (dz / sz) ** 2
+        return np.exp(-0.5 * (r2 if fp == 1.0 else r2 ** fp))
+
+    spot = (blob(s - rs, z - rz_, 1.9 * gm, 1.15 * gm)
+            + 0.45 * blob(s - rs + 5.5 * gs, z - rz_ - 0.6 * gs, 0.8 * gs, 0.7 * gs)
+            + 0.3 * blob(s - rs + 8.0 * gs, z - rz_ - 0.6 * gs, 0.7 * gs, 0.7 * gs))
     for ds_, dz_, sig_s, sig_z, frac in p.spots:  # extra spots around the main one (real videos: 1-3)
-        spot = spot + frac * np.exp(-0.5 * (((s - rs - ds_) / sig_s) ** 2 + ((z - rz_ - dz_) / sig_z) ** 2))
+        spot = spot + frac * blob(s - rs - ds_, z - rz_ - dz_, sig_s, sig_z)
     color = color + peak * spot
     patch = bg[y0:y1, x0:x1]
     frame[y0:y1, x0:x1] = patch + (color - patch) * cov
