@@ -25,8 +25,10 @@ class SynthConfig:
     viscosity_range: tuple[float, float] = (0.5, 5.0)  # log-uniform, arbitrary units
     volume_range: tuple[float, float] = (0.7, 3.2)  # relative drop volume, log-uniform
     noise_std: float = 1.2  # sensor noise, grey levels (x0.7-1.3 per sequence)
-    blur_sigma: float = 0.8  # optical edge blur, px (times a factor uniform in blur_spread per sequence)
-    blur_spread: tuple[float, float] = (0.8, 1.25)
+    # Optical edge blur, px, times a factor uniform in blur_spread per sequence. Until 2026-12-02 0.8 and
+    # (0.8, 1.25); the real crops' edges are sharper and vary more (benchmarks/SYNTH_GAP.md, third change).
+    blur_sigma: float = 0.6
+    blur_spread: tuple[float, float] = (0.5, 1.6)
     dust_count: float = 6.0  # mean number of static dust specks per sequence (Poisson)
     # Shape and reflection variety, widened on 2026-12-02 to bring the real crops' PSNR within 6 dB of
     # the synthetic validation PSNR (benchmarks/QUALITY.md, "generator before / after"); the values
