@@ -75,6 +75,22 @@ def outline_band(target: torch.Tensor, radius: int = 3, threshold: float = 0.5) 
     return (dilated - eroded) > 0.5
 
 
+def reflection_mask(target: torch.Tensor, level: float = 100 / 255, threshold: float = 0.5, window: int = 21,
+                    dark_share: float = 0.7, grow: int = 0) -> torch.Tensor:
+    """Boolean mask ``(B, 1, H, W)`` of bright pixels inside a dark region of ``target``: pixels at
+    least ``level`` whose ``window`` x ``window`` neighbourhood is at least ``dark_share`` dark (below
+    ``threshold``), i.e. a drop's specular reflection spots; then dilated by ``grow`` px."""
+    if window < 1 or window % 2 == 0:
+        raise ValueError(f"window must be a positive odd number, got {window}")
+    x = target.float()
+    dark = (x < threshold).float()
+    inside = F.avg_pool2d(dark, window, stride=1, padding=window // 2, count_include_pad=False) >= dark_share
+    mask = ((x >= level) & inside).float()
+    if grow > 0:
+        mask = F.max_pool2d(mask, 2 * grow + 1, stride=1, padding=grow)
+    return mask > 0.5
+
+
 @torch.no_grad()
 def band_psnr(pred: torch.Tensor, target: torch.Tensor, radius: int = 3, threshold: float = 0.5,
               data_range: float = 1.0, cap: float | None = MAX_PSNR) -> torch.Tensor:

@@ -44,6 +44,9 @@ from types import ModuleType
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+
+from aecnn.metrics import outline_band, reflection_mask
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_CANDIDATES = (ROOT / ".." / "shared" / "data" / "droplet_frames", Path("/work/shared/data/droplet_frames"))
@@ -137,6 +140,21 @@ def frame_stats(frames: np.ndarray) -> dict[str, np.ndarray]:
     return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
 
 
+def crop_stats(crops: np.ndarray) -> dict[str, np.ndarray]:
+    """Per 201x201 crop: edge width (grey pixels 61-229 within 3 px of a dark/light boundary, per
+    boundary pixel; about 1.2 for a 0.3 px blur, 2.2 for 0.8) and the reflection's size (pixels >= 128
+    whose 21x21 neighbourhood is at least 70 % dark) and saturated part (of those, >= 250)."""
+    x = torch.from_numpy(crops.astype(np.float32)).unsqueeze(1)
+    dark = (x < 128).float()
+    boundary = (dark * F.max_pool2d(1 - dark, 3, stride=1, padding=1)).flatten(1).sum(1)  # dark px by a light one
+    band = outline_band(x / 255.0)
+    grey = ((x > 60) & (x < 230) & band).flatten(1).sum(1).float()
+    spot = reflection_mask(x / 255.0, level=128 / 255)
+    return {"edge_width": (grey / boundary.clamp_min(1)).numpy().astype(np.float64),
+            "spot": spot.flatten(1).sum(1).numpy().astype(np.float64),
+            "spot_sat": ((x >= 250) & spot).flatten(1).sum(1).numpy().astype(np.float64)}
+
+
 def real_angles(folder: Path) -> tuple[np.ndarray, np.ndarray] | None:
     path = folder / "result.csv"
     if not path.is_file():
@@ -207,6 +225,7 @@ def evaluate(mod: ModuleType, overrides: dict, args, real: np.ndarray | None, ks
         if real is not None:
             crops = np.stack([real_crop(f, cfg_train.crop_size) for f in real])
             res[f"real{k}"] = float(pca.psnr(to_float(crops), k).mean())
+    res["crop_stats"] = crop_stats(val.frames)
     res["seconds"] = time.perf_counter() - t0
     return res
 
@@ -242,6 +261,11 @@ def table(columns: list[tuple[str, dict]], real_stats: dict | None, angles, ks: 
     for key, label in (("dark", "dark fraction (≤ 60), bottom 130 rows"),
                        ("edge", "edge fraction (61–229)"), ("white", "white fraction (≥ 230)")):
         row(label, f"{rs[key].mean():.4f}" if rs else "—", lambda r, key=key: f"{r['stats'][key].mean():.4f}")
+    rc = real_stats.get("crops") if real_stats else None
+    for key, label, nd in (("edge_width", "edge width (grey px per outline px), crops", 2),
+                           ("spot", "reflection px (≥ 128 inside the drop), crops", 0),
+                           ("spot_sat", "saturated reflection px (≥ 250), crops", 0)):
+        row(label, fmt_dist(rc[key], nd) if rc else "—", lambda r, key=key, nd=nd: fmt_dist(r["crop_stats"][key], nd))
     ra = angles
     row("advancing angle °, median (min–max)", fmt_dist(ra[0]) if ra else "—", lambda r: fmt_dist(r["adv"]))
     row("receding angle °, median (min–max)", fmt_dist(ra[1]) if ra else "—", lambda r: fmt_dist(r["rec"]))
@@ -301,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         real = load_real(real_dir)
         real_stats = frame_stats(real[:, -REAL_ROWS:])
+        real_stats["crops"] = crop_stats(np.stack([real_crop(f, (201, 201)) for f in real]))
         angles = real_angles(real_dir)
 
     columns: list[tuple[str, dict]] = []

@@ -39,6 +39,8 @@ def small_seq():
     {"viscosity_range": (2.0, 1.0)}, {"viscosity_range": (0.0, 1.0)}, {"noise_std": -1.0},
     {"direction": 0}, {"strip_size": "big"}, {"aspect_range": (1.5, 0.9)}, {"reflection_size": (0.0, 1.0)},
     {"reflection_spots": -1}, {"reflection_spots": 9}, {"reflection_spots": 1.5},
+    {"blur_spread": (0.0, 1.0)}, {"blur_spread": (1.6, 0.5)}, {"reflection_flatness": (2.0, 1.0)},
+    {"reflection_peak": (-5.0, 100.0)}, {"reflection_peak": (1.0, float("inf"))},
 ])
 def test_config_rejects_bad_values(kwargs):
     with pytest.raises(ValueError, match="SynthConfig"):
@@ -366,3 +368,34 @@ def test_reflection_variant_adds_bright_pixels_inside_the_drop():
     assert (b[changed] > a[changed]).all()
     assert (a[changed] < 128).mean() > 0.5  # mostly pixels of the dark drop
     assert (a > 100).sum() < (b > 100).sum()
+
+
+def test_flat_reflection_profile_saturates_more_pixels_than_a_gaussian():
+    """reflection_flatness > 1 gives the spot a flat top that saturates, as in the real frames; the
+    flatness is drawn last from its own stream, so everything else in the frames stays the same."""
+    gauss = SynthConfig(n_sequences=6, frames_per_sequence=2, seed=2, reflection_peak=(230.0, 260.0))
+    flat = SynthConfig(n_sequences=6, frames_per_sequence=2, seed=2, reflection_peak=(230.0, 260.0),
+                       reflection_flatness=(3.0, 3.0))
+    for i in range(6):
+        a, b = sample_params(gauss, i), sample_params(flat, i)
+        assert a.reflection == b.reflection and a.viscosity == b.viscosity and np.array_equal(a.spots, b.spots)
+        assert a.reflection_flatness == 1.0 and b.reflection_flatness == 3.0
+    a = generate_in_memory(gauss, "crop").frames
+    b = generate_in_memory(flat, "crop").frames
+    assert (b >= 250).sum() > (a >= 250).sum()
+    assert (a != b).mean() < 0.01  # only the spots differ
+
+
+def test_blur_sets_the_edge_width():
+    """Grey edge pixels (61-229) grow with blur_sigma; the per-sequence factor stays in blur_spread."""
+    def grey(cfg):
+        f = generate_in_memory(cfg, "crop").frames
+        return ((f > 60) & (f < 230)).sum()
+
+    sharp = SynthConfig(n_sequences=4, frames_per_sequence=2, seed=3, blur_sigma=0.3, noise_std=0.0)
+    soft = SynthConfig(n_sequences=4, frames_per_sequence=2, seed=3, blur_sigma=1.2, noise_std=0.0)
+    assert grey(soft) > 1.5 * grey(sharp)
+    cfg = SynthConfig(n_sequences=16)
+    sig = [sample_params(cfg, i).edge_sigma for i in range(16)]
+    lo, hi = cfg.blur_spread
+    assert all(cfg.blur_sigma * lo <= s <= cfg.blur_sigma * hi for s in sig)

@@ -1,5 +1,6 @@
 """The benchmark scripts that are not CLI commands (``benchmarks/quality_sweep.py``,
-``benchmarks/r2_ceiling.py``, ``benchmarks/real_errors.py``, ``crop_motion.py``, ``seq_repeats.py``, ``reduce_auto.py``) still run, on toy sizes on the CPU."""
+``benchmarks/r2_ceiling.py``, ``benchmarks/real_errors.py``, ``crop_motion.py``, ``seq_repeats.py``, ``reduce_auto.py``,
+``synth_gap.py``) still run, on toy sizes on the CPU."""
 from __future__ import annotations
 
 import importlib.util
@@ -68,6 +69,9 @@ def test_real_errors_figure(tmp_path, capsys):
     assert errors.main(["--real-dir", str(real), "--model", f"tiny={ckpt}", "--out", str(out)]) == 0
     assert out.stat().st_size > 1000
     assert "tiny: PSNR" in capsys.readouterr().out
+    assert errors.main(["--real-dir", str(real), "--model", f"tiny={ckpt}", "--out", str(out), "--synthetic", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "synthetic (2 crops): PSNR" in printed and "on the reflection" in printed
     assert errors.main(["--real-dir", str(tmp_path / "none"), "--model", f"tiny={ckpt}", "--out", str(out)]) == 2
 
 
@@ -84,6 +88,16 @@ def test_real_error_shares():
     assert share["band"] == pytest.approx(0.01 / 0.1)
     assert share["worst"] == pytest.approx(0.09 / 0.1)  # 0.1 % of 1,600 pixels: the single worst one
     assert share["left"] == pytest.approx(0.09 / 0.1) and share["right"] == 0.0
+    assert share["spot"] == 0.0 and share["psnr_no_spot"] == pytest.approx(10 * math.log10(1600 / 0.1))
+    drop = torch.ones(1, 1, 40, 40)
+    drop[:, :, 5:35, 5:35] = 0.0
+    drop[0, 0, 20, 20] = 1.0  # a bright pixel well inside the dark block: a reflection
+    pred = drop.clone()
+    pred[0, 0, 20, 20] = 0.5  # error 0.25 on the reflection
+    pred[0, 0, 0, 0] = 0.7  # error 0.09 on the background
+    share = errors.error_shares(pred, drop)[0]
+    assert share["spot"] == pytest.approx(0.25 / 0.34)
+    assert share["psnr_no_spot"] == pytest.approx(10 * math.log10(1600 / 0.09), rel=1e-5)
 
 
 def test_crop_motion_small(tmp_path):
@@ -163,3 +177,34 @@ def test_strip_fft_check_small(tmp_path, capsys):
     assert check.main(["--cache", str(cache), "--seeds", "0", "--reduce", "2", "--epochs", "2"]) == 0
     out = capsys.readouterr().out
     assert "summary width-fft seed 0: held-out R²" in out and "summary none      seed 0" in out
+
+
+def test_synth_gap_small(tmp_path):
+    """The generator's CPU proxy runs end to end with a before column; its crop statistics see blur
+    and saturated reflections."""
+    import numpy as np
+    from PIL import Image
+
+    gap = _load("synth_gap")
+    real = tmp_path / "real"
+    real.mkdir()
+    frame = np.full((130, 320), 255, np.uint8)
+    frame[70:128, 100:180] = 20
+    frame[90:93, 130:135] = 255  # a saturated reflection
+    frame[128] = 0
+    Image.fromarray(frame).save(real / "frame_000001.png")
+    out = tmp_path / "gap.md"
+    assert gap.main(["--real-dir", str(real), "--train-sequences", "3", "--val-sequences", "2",
+                     "--stats-sequences", "2", "--frames", "4", "--k", "2", "--out", str(out),
+                     "--before-set", "blur_sigma=0.8", "--before-set", "blur_spread=0.8,1.25"]) == 0
+    text = out.read_text()
+    assert "| edge width (grey px per outline px), crops | 0.00 (0.00–0.00) |" in text  # a hard-edged drop
+    assert "| saturated reflection px (≥ 250), crops | 15 (15–15) |" in text
+    synth = gap.load_synth(None)
+
+    def stats(blur):
+        cfg = synth.SynthConfig(n_sequences=2, frames_per_sequence=2, blur_sigma=blur)
+        return gap.crop_stats(synth.generate_in_memory(cfg, "crop").frames)
+
+    soft, sharp = stats(1.5), stats(0.2)
+    assert soft["edge_width"].mean() > 1.5 * sharp["edge_width"].mean()

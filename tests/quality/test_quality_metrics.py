@@ -79,3 +79,18 @@ def test_shape_mismatch_raises():
         psnr(torch.rand(1, 1, 8, 8), torch.rand(1, 1, 8, 9))
     with pytest.raises(ValueError, match="radius"):
         outline_band(torch.rand(1, 1, 8, 8), radius=0)
+
+
+def test_reflection_mask_finds_bright_pixels_inside_a_dark_drop():
+    from aecnn.metrics import reflection_mask
+
+    img = torch.ones(1, 1, 60, 80)
+    img[:, :, 10:50, 10:60] = 0.05  # the drop
+    img[:, :, 28:31, 30:34] = 1.0  # its reflection: 12 bright pixels
+    mask = reflection_mask(img)[0, 0]
+    assert mask.sum() == 12 and mask[28:31, 30:34].all()  # the background, also bright, is not inside
+    grown = reflection_mask(img, grow=2)[0, 0]
+    assert grown.sum() == (3 + 4) * (4 + 4) and not grown[:, :25].any()
+    assert not reflection_mask(torch.ones(1, 1, 30, 30)).any()
+    with pytest.raises(ValueError, match="window"):
+        reflection_mask(img, window=4)

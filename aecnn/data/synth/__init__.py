@@ -27,7 +27,11 @@ Head shapes range from taller than wide to 1.5x wider than tall (``aspect_range`
 reflection is a saturated spot with up to three satellite spots (``reflection_size``,
 ``reflection_spots``), as in the real frames; the previous, more uniform settings
 (``aspect_range=(0.96, 1.15), reflection_size=(1, 1), reflection_spots=0``) reproduce the frames of
-earlier versions exactly. Distributions were matched to real 1280x130 frames (``benchmarks/SYNTH_GAP.md``):
+earlier versions exactly. Edges are blurred by ``blur_sigma`` (0.6 px) times a per-sequence factor in
+``blur_spread`` (0.5-1.6), i.e. 0.3-0.96 px, matched to the real crops' edge widths; until 2026-12-02
+0.8 px times 0.8-1.25 (``blur_sigma=0.8, blur_spread=(0.8, 1.25)`` reproduce those frames exactly).
+``reflection_flatness`` and ``reflection_peak`` make the spots flat-topped and saturated (a variant,
+off by default: it did not raise the real crops' PSNR, ``benchmarks/SYNTH_GAP.md``). Distributions were matched to real 1280x130 frames (``benchmarks/SYNTH_GAP.md``):
 drop heights about 48-90 px (median ~67) on the 152-row strip, advancing angles
 ~100-135 deg, receding ~25-85 deg (median ~60), an overexposed background that
 saturates at 255, and the thin baseline on the last row in most sequences.
