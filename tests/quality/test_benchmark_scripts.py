@@ -208,3 +208,31 @@ def test_synth_gap_small(tmp_path):
 
     soft, sharp = stats(1.5), stats(0.2)
     assert soft["edge_width"].mean() > 1.5 * sharp["edge_width"].mean()
+
+
+def test_strip_size_check_small(tmp_path, capsys):
+    import numpy as np
+
+    from aecnn.quality.data import make_split
+
+    check = _load("strip_size_check")
+    rng = np.random.default_rng(0)
+    tr = make_split(4, 8, (152, 1280), (201, 201), seed=0, workers=1, **check.OLD_BLUR)["strip"]
+    va = make_split(2, 8, (152, 1280), (201, 201), seed=1000, workers=1, **check.OLD_BLUR)["strip"]
+    cache = tmp_path / "latents.npz"
+    lat = {"y_train": tr.viscosity, "y_val": va.viscosity, "motion_train": tr.motion, "motion_val": va.motion,
+               "pca_train": rng.normal(size=(32, 12)).astype(np.float32), "pca_val": rng.normal(size=(16, 12)).astype(np.float32),
+               "grid_train": rng.normal(size=(32, 2, 1, 8)).astype(np.float32),
+               "grid_val": rng.normal(size=(16, 2, 1, 8)).astype(np.float32)}
+    np.savez(cache, **lat)
+    out = tmp_path / "r.json"
+    args = ["--cache", str(cache), "--seeds", "0", "--frames", "8", "--epochs", "2", "--workers", "1", "--out", str(out)]
+    assert check.main(args) == 0
+    summary = json.loads(out.read_text())["summary"]
+    assert set(summary) == {"PCA", "aecnn", "aecnn fft"}
+    assert all(set(d) == {"displacement", "displacement + size"} for d in summary.values())
+    assert 0 < np.median(check.dark_percent(tr.frames)) < 20  # the drop covers a few % of a strip
+    lat["motion_val"] = lat["motion_val"] + 1.0  # latents of other data: refused
+    np.savez(cache, **lat)
+    assert check.main(args) == 2
+    assert "do not match" in capsys.readouterr().err
