@@ -399,3 +399,58 @@ def test_blur_sets_the_edge_width():
     sig = [sample_params(cfg, i).edge_sigma for i in range(16)]
     lo, hi = cfg.blur_spread
     assert all(cfg.blur_sigma * lo <= s <= cfg.blur_sigma * hi for s in sig)
+
+
+def test_cli_synth_set_and_config_reproduce_a_dataset(tmp_path, capsys):
+    """--set takes any other generator setting; --config regenerates a dataset from its
+    synth_config.json, frame for frame, and options given beside it win."""
+    import json
+
+    from PIL import Image
+
+    from aecnn.cli import main
+
+    first = tmp_path / "a"
+    assert main(["synth", "--out", str(first), "--sequences", "2", "--frames", "2", "--seed", "7", "--kinds", "crop",
+                 "--set", "blur_sigma=0.8", "--set", "blur_spread=0.8,1.25", "--set", "reflection_spots=0",
+                 "--no-progress"]) == 0
+    saved = json.loads((first / "synth_config.json").read_text())
+    assert saved["blur_sigma"] == 0.8 and saved["blur_spread"] == [0.8, 1.25] and saved["reflection_spots"] == 0
+    again = tmp_path / "b"
+    assert main(["synth", "--out", str(again), "--config", str(first / "synth_config.json"), "--kinds", "crop",
+                 "--no-progress"]) == 0
+    for path in sorted((first / "crops").rglob("*.png")):
+        with Image.open(path) as a, Image.open(again / path.relative_to(first)) as b:
+            assert np.array_equal(np.asarray(a), np.asarray(b))
+    other = tmp_path / "c"
+    assert main(["synth", "--out", str(other), "--config", str(first / "synth_config.json"), "--seed", "8",
+                 "--kinds", "crop", "--no-progress"]) == 0
+    assert json.loads((other / "synth_config.json").read_text())["seed"] == 8
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "cannot read --config"), ("{not json", "not a JSON file"), ("[1, 2]", "JSON object"),
+    ('{"blur_sigma": 0.8, "warp_speed": 9}', "unknown generator settings warp_speed"),
+    ('{"blur_sigma": -1}', "blur_sigma"),
+])
+def test_cli_synth_bad_config_exit_2(tmp_path, capsys, content, message):
+    from aecnn.cli import main
+
+    cfg = tmp_path / "synth_config.json"
+    if content is not None:
+        cfg.write_text(content)
+    assert main(["synth", "--out", str(tmp_path / "o"), "--config", str(cfg), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "synth_config.json" in err
+    assert not (tmp_path / "o").exists()  # nothing written
+
+
+def test_cli_synth_set_refuses_fields_with_their_own_option(capsys):
+    from aecnn.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["synth", "--out", "x", "--set", "seed=3"])
+    assert "FIELD one of" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["synth", "--out", "x", "--set", "warp=1"])
