@@ -31,7 +31,8 @@ earlier versions exactly. Edges are blurred by ``blur_sigma`` (0.6 px) times a p
 ``blur_spread`` (0.5-1.6), i.e. 0.3-0.96 px, matched to the real crops' edge widths; until 2026-12-02
 0.8 px times 0.8-1.25 (``blur_sigma=0.8, blur_spread=(0.8, 1.25)`` reproduce those frames exactly).
 ``reflection_flatness`` and ``reflection_peak`` make the spots flat-topped and saturated (a variant,
-off by default: it did not raise the real crops' PSNR, ``benchmarks/SYNTH_GAP.md``). Distributions were matched to real 1280x130 frames (``benchmarks/SYNTH_GAP.md``):
+off by default: it did not raise the real crops' PSNR). Distributions were matched to real 1280x130
+frames (``benchmarks/SYNTH_GAP.md``):
 drop heights about 48-90 px (median ~67) on the 152-row strip, advancing angles
 ~100-135 deg, receding ~25-85 deg (median ~60), an overexposed background that
 saturates at 255, and the thin baseline on the last row in most sequences.

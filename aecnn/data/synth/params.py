@@ -65,8 +65,7 @@ class SynthConfig:
         if ch < 1 or cw < 1:
             raise ValueError(f"SynthConfig.crop_size must be positive, got {(ch, cw)}")
         for name in ("viscosity_range", "volume_range", "blur_spread", "aspect_range", "reflection_size",
-                     "reflection_flatness",
-                     "reflection_peak"):
+                     "reflection_flatness", "reflection_peak"):
             lo, hi = pair(name, float)
             if not (0 < lo <= hi and math.isfinite(hi)):
                 raise ValueError(f"SynthConfig.{name} must satisfy 0 < low <= high, got {(lo, hi)}")
