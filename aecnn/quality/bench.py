@@ -32,7 +32,7 @@ import torch
 from aecnn.checkpoint import atomic_save, save_checkpoint
 from aecnn.devices import resolve_device
 from aecnn.quality import data as qdata
-from aecnn.quality.loop import EvalResult, evaluate, model_codec, throughput, train
+from aecnn.quality.loop import EvalResult, evaluate, loss_rose, model_codec, throughput, train
 from aecnn.quality.pca import PCA, pca_codec
 from aecnn.quality.plan import (
     KINDS,
@@ -290,8 +290,12 @@ class Benchmark:
             budget = {"seconds": seconds} if run.budget == "seconds" else {"images": images}
             st = train(model, self.train[run.kind], batch=c.batch_size, lr=c.lr, seed=c.train_seed,
                        warmup_steps=c.warmup_steps, **budget)
-            run.images_seen, run.train_seconds, run.train_ips, run.final_loss = (
-                st.images_seen, st.seconds, st.images_per_s, st.final_loss)
+            run.images_seen, run.train_seconds, run.train_ips, run.final_loss, run.loss_curve = (
+                st.images_seen, st.seconds, st.images_per_s, st.final_loss, st.loss_curve)
+            rose = loss_rose(st.loss_curve)
+            if rose:
+                run.note = "; ".join(filter(None, (run.note, rose)))
+                log.warning("%s %s L=%d (%s): %s", run.kind, run.method, run.latent, run.budget, rose)
             self._score(run, model_codec(model), run.kind)
             self._save_model(run, model)
             run.status = "ok"

@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -25,6 +25,8 @@ from aecnn.quality.metrics import band_psnr, psnr, ssim
 
 log = logging.getLogger(__name__)
 WARMUP_FRACTION = 0.03
+CURVE_POINTS = 100  # loss-curve segments over an images budget (seconds budgets: one per CURVE_STEPS steps)
+CURVE_STEPS = 50
 
 
 @dataclass
@@ -32,7 +34,23 @@ class TrainStats:
     images_seen: int
     seconds: float
     images_per_s: float
-    final_loss: float
+    final_loss: float  # mean of the last 20 steps' losses
+    # (images seen at the end of the segment, mean training loss over the segment): a training that
+    # diverged or stalled shows here (the means are summed on the device, one sync at the end)
+    loss_curve: list[tuple[int, float]] = field(default_factory=list)
+
+
+def loss_rose(curve: list[tuple[int, float]], factor: float = 1.5) -> str:
+    """A note when the last segment's loss is ``factor`` or more times the lowest segment's (the
+    training got worse before it ended), else ``""``."""
+    if len(curve) < 3:
+        return ""
+    lo_at, lo = min(curve, key=lambda p: p[1])
+    last = curve[-1][1]
+    if not (math.isfinite(last) and last < factor * lo):
+        return (f"training loss rose from {lo:.2e} (at {lo_at:,} images) to {last:.2e} at the end "
+                f"({curve[-1][0]:,} images)")
+    return ""
 
 
 def _autocast(device: torch.device):
@@ -108,7 +126,11 @@ def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, 
         batches.perm = None
     opt = _optimizer(model, lr, device)
     total_steps = math.ceil(images / batch) if images is not None else None
+    every = math.ceil(total_steps / CURVE_POINTS) if total_steps else CURVE_STEPS
     losses: list[torch.Tensor] = []
+    curve_sums: list[torch.Tensor] = []
+    curve_ends: list[tuple[int, int]] = []  # (steps at the segment's end, steps in it)
+    seg_sum, seg_n = None, 0
     n_steps = 0
     _sync(device)
     t0 = time.perf_counter()
@@ -118,15 +140,26 @@ def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, 
             break
         for g in opt.param_groups:
             g["lr"] = lr * _lr_factor(progress)
-        losses.append(step(opt, batches.next()))
+        loss = step(opt, batches.next())
+        losses.append(loss)
         n_steps += 1
         if len(losses) > 20:
             losses.pop(0)
+        seg_sum, seg_n = (loss if seg_sum is None else seg_sum + loss), seg_n + 1
+        if seg_n == every:
+            curve_sums.append(seg_sum)
+            curve_ends.append((n_steps, seg_n))
+            seg_sum, seg_n = None, 0
+    if seg_n:
+        curve_sums.append(seg_sum)
+        curve_ends.append((n_steps, seg_n))
     _sync(device)
     elapsed = time.perf_counter() - t0
     seen = n_steps * batch
     final = float(torch.stack(losses).mean()) if losses else math.nan
-    return TrainStats(seen, elapsed, seen / max(elapsed, 1e-9), final)
+    sums = torch.stack(curve_sums).float().cpu().tolist() if curve_sums else []
+    curve = [(end * batch, total / n) for (end, n), total in zip(curve_ends, sums)]
+    return TrainStats(seen, elapsed, seen / max(elapsed, 1e-9), final, curve)
 
 
 @torch.no_grad()

@@ -106,6 +106,7 @@ class Run:
     r2_lstm: float = math.nan
     r2_ridge: float = math.nan
     r2_lstm_pc: float = math.nan  # LSTM on seq_reduce principal components + the drop's per-frame displacement
+    loss_curve: list = field(default_factory=list)  # [(images seen, mean training loss of the segment)]
 
     @property
     def key(self) -> tuple:

@@ -204,6 +204,45 @@ def psnr_latent_figure(results: dict, path: Path) -> Path | None:
     return path
 
 
+def loss_figure(results: dict, path: Path) -> Path | None:
+    """Training-loss curves (log scale) of every trained network, one panel per frame kind."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    preset = results["meta"]["config"]["preset"]
+    runs = [r for r in results["runs"] if r["status"] == "ok" and r.get("loss_curve")
+            and not r["note"].startswith("same run as")]
+    kinds = [k for k in ("crop", "strip") if any(r["kind"] == k for r in runs)]
+    if not kinds:
+        return None
+    fig, axes = plt.subplots(1, len(kinds), figsize=(5.2 * len(kinds), 3.8), squeeze=False)
+    for ax, kind in zip(axes[0], kinds):
+        for r in _sorted([r for r in runs if r["kind"] == kind]):
+            x, y = zip(*r["loss_curve"])
+            style = "-" if r["budget"] == "images" else ":"
+            ax.plot(x, y, style, color=f"C{METHODS.index(r['method']) % 10}", alpha=0.85,
+                    label=f"{label(r['method'], preset)} L={r['latent']} ({r['budget']})")
+        ax.set_yscale("log")
+        ax.set_xlabel("images seen")
+        ax.set_ylabel("training MSE (segment mean)")
+        ax.set_title(f"{kind}s", fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def training_warnings(results: dict) -> str:
+    """One line per run whose training loss rose before it ended (``aecnn.quality.loop.loss_rose``)."""
+    preset = results["meta"]["config"]["preset"]
+    return "\n".join(f"- {r['kind']} {label(r['method'], preset)} L={r['latent']} ({r['budget']}): "
+                     + next(n for n in r["note"].split("; ") if n.startswith("training loss rose"))
+                     for r in _sorted(results["runs"]) if "training loss rose" in r.get("note", ""))
+
+
 def write_figures(results: dict, samples: dict, out: Path) -> list[Path]:
     """The figures under ``out``; a figure that fails is logged and left out."""
     import logging
@@ -211,7 +250,8 @@ def write_figures(results: dict, samples: dict, out: Path) -> list[Path]:
     paths = []
     jobs = ((recon_figure, (results, samples, "crop", out / "fig_recon_crop.png")),
             (recon_figure, (results, samples, "strip", out / "fig_recon_strip.png")),
-            (psnr_latent_figure, (results, out / "fig_psnr_latent.png")))
+            (psnr_latent_figure, (results, out / "fig_psnr_latent.png")),
+            (loss_figure, (results, out / "fig_loss.png")))
     for fn, args in jobs:
         try:
             p = fn(*args)
@@ -236,6 +276,9 @@ def write_report(results: dict, samples: dict, out: Path, figures: bool = True) 
                                               f"S = {_f(meta.get('seconds'), '.1f')} s"),
           f"- total {_f(meta.get('total_seconds'), '.0f')} s; environment: {meta.get('env', {})}", "",
           markdown_table(results), "", "## Targets", "", targets(results), ""]
+    warnings = training_warnings(results)
+    if warnings:
+        md += ["## Training warnings", "", warnings, ""]
     paths[1].write_text("\n".join(md))
     if figures:
         paths += write_figures(results, samples, out)

@@ -32,7 +32,10 @@ def test_quick_end_to_end(tmp_path, capsys):
     assert ("strip", "v1", "images") not in runs  # V1 takes 201x201 only
     assert runs[("strip", "aecnn-conv", "images")]["status"] == "ok"
     assert runs[("crop", "v1", "seconds")]["status"] == "ok"
-    assert (tmp_path / "fig_psnr_latent.png").is_file()
+    assert (tmp_path / "fig_psnr_latent.png").is_file() and (tmp_path / "fig_loss.png").is_file()
+    curve = runs[("crop", "aecnn-spatial", "images")]["loss_curve"]  # (images seen, segment loss) pairs
+    assert curve[-1][0] == runs[("crop", "aecnn-spatial", "images")]["images_seen"] and all(v > 0 for _, v in curve)
+    assert runs[("crop", "pca", "images")]["loss_curve"] == []
     if REAL.is_dir():
         rm = runs[("crop", "aecnn-conv", "images")]["real_metrics"]
         assert rm["psnr"] > 0

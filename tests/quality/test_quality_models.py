@@ -26,3 +26,54 @@ def test_methods_build_distinct_bottlenecks(size: tuple[int, int]) -> None:
 def test_v1_only_takes_crops() -> None:
     with pytest.raises(ValueError, match="201x201"):
         build_model("v1", "small", (152, 1280), 512)
+
+
+def test_train_records_a_loss_curve():
+    import math
+
+    import torch
+
+    from aecnn.quality.loop import CURVE_POINTS, train
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(4, 1, 3, padding=1))
+    frames = torch.randint(0, 256, (40, 16, 16), dtype=torch.uint8)
+    st = train(model, frames, images=8 * 250, batch=8, lr=1e-2, warmup_steps=0)  # 250 steps
+    seen = [n for n, _ in st.loss_curve]
+    assert CURVE_POINTS // 2 < len(st.loss_curve) <= CURVE_POINTS and seen[0] == 8 * 3  # 3 steps a segment
+    assert seen[-1] == st.images_seen == 2000
+    assert seen == sorted(seen) and all(math.isfinite(v) and v > 0 for _, v in st.loss_curve)
+    assert st.loss_curve[-1][1] < st.loss_curve[0][1]  # it learned something
+    short = train(model, frames, images=8 * 7, batch=8, warmup_steps=0)  # fewer steps than points
+    assert [n for n, _ in short.loss_curve] == [8 * (i + 1) for i in range(7)]
+
+
+def test_loss_rose_flags_a_training_that_got_worse():
+    from aecnn.quality.loop import loss_rose
+
+    good = [(100, 1e-3), (200, 5e-4), (300, 2e-4), (400, 1.9e-4)]
+    assert loss_rose(good) == ""
+    bad = [(100, 1e-3), (200, 5e-5), (300, 2e-4), (400, 1.5e-4)]
+    note = loss_rose(bad)
+    assert "rose from 5.00e-05 (at 200 images) to 1.50e-04" in note and "400 images" in note
+    assert "rose" in loss_rose([(1, 1.0), (2, 0.5), (3, float("nan"))])
+    assert loss_rose(good[:2]) == ""  # too short to judge
+
+
+def test_training_warnings_and_loss_figure(tmp_path):
+    from aecnn.quality.report import loss_figure, training_warnings
+
+    def run(method, note, curve):
+        return {"kind": "crop", "method": method, "latent": 512, "budget": "images", "status": "ok", "note": note,
+                "loss_curve": curve}
+
+    results = {"meta": {"config": {"preset": "small"}}, "runs": [
+        run("pca", "closed form", []),
+        run("aecnn-spatial", "model: x.pt; training loss rose from 2.00e-05 (at 100 images) to 7.00e-05 at the end "
+            "(400 images)", [[100, 2e-5], [400, 7e-5]]),
+        run("v1", "", [[100, 1e-3], [400, 1e-4]])]}
+    text = training_warnings(results)
+    assert text.startswith("- crop aecnn small spatial L=512 (images): training loss rose from 2.00e-05")
+    assert "model: x.pt" not in text and "V1" not in text
+    assert loss_figure(results, tmp_path / "loss.png").stat().st_size > 1000
+    assert loss_figure({"meta": results["meta"], "runs": results["runs"][:1]}, tmp_path / "none.png") is None
