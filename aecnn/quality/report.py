@@ -193,11 +193,21 @@ def psnr_latent_figure(results: dict, path: Path) -> Path | None:
             ax.plot(x, [p[1] for p in pts], "o-", color=f"C{k}", label=label(m, preset))
             ax.plot(x, [p[2] for p in pts], "x--", color=f"C{k}", alpha=0.6)
         ax.set_xscale("log", base=2)
-        ax.set_xlabel("latent size")
-        ax.set_ylabel("val PSNR dB (solid), outline band (dashed)")
-        ax.set_title(f"{kind}s, same images seen", fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        _label_axes(ax, "latent size", "val PSNR dB (solid), outline band (dashed)", f"{kind}s, same images seen", 7)
+    return _save(fig, path)
+
+
+def _label_axes(ax, xlabel: str, ylabel: str, title: str, legend_size: int) -> None:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=legend_size)
+
+
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -224,15 +234,8 @@ def loss_figure(results: dict, path: Path) -> Path | None:
             ax.plot(x, y, style, color=f"C{METHODS.index(r['method']) % 10}", alpha=0.85,
                     label=f"{label(r['method'], preset)} L={r['latent']} ({r['budget']})")
         ax.set_yscale("log")
-        ax.set_xlabel("images seen")
-        ax.set_ylabel("training MSE (segment mean)")
-        ax.set_title(f"{kind}s", fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+        _label_axes(ax, "images seen", "training MSE (segment mean)", f"{kind}s", 6)
+    return _save(fig, path)
 
 
 def training_warnings(results: dict) -> str:
