@@ -221,8 +221,7 @@ def loss_figure(results: dict, path: Path) -> Path | None:
     import matplotlib.pyplot as plt
 
     preset = results["meta"]["config"]["preset"]
-    runs = [r for r in results["runs"] if r["status"] == "ok" and r.get("loss_curve")
-            and not r["note"].startswith("same run as")]
+    runs = _trained(results)
     kinds = [k for k in ("crop", "strip") if any(r["kind"] == k for r in runs)]
     if not kinds:
         return None
@@ -239,11 +238,20 @@ def loss_figure(results: dict, path: Path) -> Path | None:
 
 
 def training_warnings(results: dict) -> str:
-    """One line per run whose training loss rose before it ended (``aecnn.quality.loop.loss_rose``)."""
+    """One line per trained network whose loss rose before the end of its training
+    (:func:`aecnn.quality.loop.loss_rose` on its ``loss_curve``)."""
+    from aecnn.quality.loop import loss_rose
+
     preset = results["meta"]["config"]["preset"]
-    return "\n".join(f"- {r['kind']} {label(r['method'], preset)} L={r['latent']} ({r['budget']}): "
-                     + next(n for n in r["note"].split("; ") if n.startswith("training loss rose"))
-                     for r in _sorted(results["runs"]) if "training loss rose" in r.get("note", ""))
+    return "\n".join(f"- {r['kind']} {label(r['method'], preset)} L={r['latent']} ({r['budget']}): {rose}"
+                     for r in _sorted(_trained(results)) if (rose := loss_rose(r["loss_curve"])))
+
+
+def _trained(results: dict) -> list[dict]:
+    """The runs that trained a network and recorded its loss curve (not the seconds row that repeats
+    the reference run)."""
+    return [r for r in results["runs"] if r["status"] == "ok" and r.get("loss_curve")
+            and not r.get("note", "").startswith("same run as")]
 
 
 def write_figures(results: dict, samples: dict, out: Path) -> list[Path]:
