@@ -454,3 +454,36 @@ def test_cli_synth_set_refuses_fields_with_their_own_option(capsys):
     assert "FIELD one of" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["synth", "--out", "x", "--set", "warp=1"])
+
+
+def test_outline_modes_bend_the_edge_but_not_the_physics_or_the_contact_line():
+    """outline_modes draws from a stream of its own (the hidden physics stays), moves the drop's edge
+    by at most about its amplitude, and fades out towards the baseline (strip rows next to it stay)."""
+    base = SynthConfig(n_sequences=4, frames_per_sequence=3, seed=4, noise_std=0.0)
+    bent = SynthConfig(n_sequences=4, frames_per_sequence=3, seed=4, noise_std=0.0, outline_modes=3.0)
+    for i in range(4):
+        a, b = sample_params(base, i), sample_params(bent, i)
+        assert a.viscosity == b.viscosity and a.aspect == b.aspect and a.reflection == b.reflection
+        assert len(a.outline) == 0 and b.outline.shape == (5, 4)
+        assert 0 < b.outline[:, 1].sum() <= 3.0 + 1e-9
+    fa = generate_in_memory(base, "strip")
+    fb = generate_in_memory(bent, "strip")
+    changed = np.abs(fa.frames.astype(int) - fb.frames) > 2
+    assert changed.any()
+    dark_a, dark_b = fa.frames < 128, fb.frames < 128
+    # only the edge region changes: the edge itself (by about the amplitude) and the bright rim inside it
+    edge = np.zeros_like(dark_a)
+    for axis in (1, 2):
+        edge |= np.diff(dark_a, axis=axis, prepend=False) | np.diff(dark_a, axis=axis, append=False)
+    from scipy.ndimage import binary_dilation
+    near = binary_dilation(edge, structure=np.ones((1, 25, 25), bool))
+    assert (changed & ~near).sum() == 0
+    # the contact points (first / last dark column of the row above the baseline) stay within 1 px
+    for i in range(4):
+        row = sample_params(base, i).baseline_row - 1
+        for a, b in zip(dark_a[fa.sequence_ids == i, row], dark_b[fb.sequence_ids == i, row]):
+            ca, cb = np.flatnonzero(a), np.flatnonzero(b)
+            assert abs(ca[0] - cb[0]) <= 1 and abs(ca[-1] - cb[-1]) <= 1
+    assert dark_a.sum() != dark_b.sum()
+    with pytest.raises(ValueError, match="outline_modes"):
+        SynthConfig(outline_modes=-1.0)

@@ -40,6 +40,12 @@ class SynthConfig:
     # saturated top with a sharp rim, as the real spots have) and the main spot's peak above the drop level.
     reflection_flatness: tuple[float, float] = (1.0, 1.0)
     reflection_peak: tuple[float, float] = (170.0, 320.0)
+    # Free-form outline: the drop's edge is pushed out / in by up to this many px (at the reference scale)
+    # along a sum of low-order angular modes (2-6) around the head centre, fading out towards the baseline,
+    # drawn per sequence and drifting slowly over the frames. Real outlines are not exactly ellipses; the
+    # parametric head + tail alone lets a small latent learn the family so tightly that real drops,
+    # about 1 px off it, reconstruct worse (benchmarks/QUALITY.md, "outline modes"). 0: off.
+    outline_modes: float = 0.0
     direction: int = -1  # -1: the drop moves right to left (reference videos); +1: mirrored
     seed: int = 0
 
@@ -69,7 +75,7 @@ class SynthConfig:
             lo, hi = pair(name, float)
             if not (0 < lo <= hi and math.isfinite(hi)):
                 raise ValueError(f"SynthConfig.{name} must satisfy 0 < low <= high, got {(lo, hi)}")
-        for name in ("noise_std", "blur_sigma", "dust_count"):
+        for name in ("noise_std", "blur_sigma", "dust_count", "outline_modes"):
             value = float(getattr(self, name))
             if not (value >= 0 and math.isfinite(value)):
                 raise ValueError(f"SynthConfig.{name} must be a finite number >= 0, got {value!r}")
@@ -122,6 +128,7 @@ class SequenceParams:
     spots: np.ndarray = field(repr=False)  # (n, 5) extra spots: ds, dz, sigma_s, sigma_z (px), peak fraction
     noise_std: float
     edge_sigma: float
+    outline: np.ndarray = field(repr=False)  # (n, 4) outline modes: order m, amplitude px, phase, drift rad/frame
     start_fraction: float  # where in its allowed range the drop starts (0..1)
     dust: np.ndarray = field(repr=False)  # (n, 5): x, y, sigma, depth, elongation
 
@@ -176,6 +183,23 @@ def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
 
 
+#: Angular orders of the outline modes (``SynthConfig.outline_modes``).
+OUTLINE_ORDERS = (2, 3, 4, 5, 6)
+
+
+def _outline_modes(cfg: SynthConfig, index: int) -> np.ndarray:
+    """``(n, 4)`` rows (order m, amplitude px, phase, drift rad/frame) of the free-form outline; empty
+    when ``cfg.outline_modes`` is 0. A stream of its own: the other fields keep their values."""
+    if cfg.outline_modes <= 0:
+        return np.zeros((0, 4))
+    rng = np.random.default_rng([cfg.seed % (1 << 64), 0x0D15, index])
+    m = np.array(OUTLINE_ORDERS, dtype=np.float64)
+    # amplitudes fall off as 1/sqrt(m) and sum to at most outline_modes; signs come with the phases
+    amp = rng.uniform(0.0, 1.0, len(m)) / np.sqrt(m)
+    amp *= cfg.outline_modes * cfg.scale / np.sum(1.0 / np.sqrt(m))
+    return np.stack([m, amp, rng.uniform(0, 2 * math.pi, len(m)), rng.uniform(-0.04, 0.04, len(m))], axis=1)
+
+
 def sample_params(cfg: SynthConfig, index: int, *, viscosity: float | None = None) -> SequenceParams:
     """Draw the hidden parameters of sequence ``index`` (deterministic in ``cfg.seed, index``).
 
@@ -220,6 +244,7 @@ def sample_params(cfg: SynthConfig, index: int, *, viscosity: float | None = Non
         extra.uniform(0.35, 1.0, n_spots),
     ], axis=1) if n_spots else np.zeros((0, 5))
     flatness = float(extra.uniform(*cfg.reflection_flatness))
+    outline = _outline_modes(cfg, index)
     return SequenceParams(
         index=index,
         name=sequence_name(index, cfg.n_sequences),
@@ -252,6 +277,7 @@ def sample_params(cfg: SynthConfig, index: int, *, viscosity: float | None = Non
         edge_sigma=cfg.blur_sigma * float(rng.uniform(*cfg.blur_spread)),
         start_fraction=float(rng.uniform(0.0, 1.0)),
         dust=dust,
+        outline=outline,
         reflection_size=size,
         reflection_flatness=flatness,
         spots=spots,

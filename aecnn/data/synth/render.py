@@ -178,8 +178,20 @@ def _background(p: SequenceParams, h: int, w: int) -> np.ndarray:
     return img
 
 
+def _outline_offset(modes: np.ndarray, ds: np.ndarray, dz: np.ndarray, zrel: np.ndarray, t: int) -> np.ndarray:
+    """Outward shift (px) of the silhouette's edge at offsets ``(ds, dz)`` from the head centre: the sum of
+    ``modes`` rows (order m, amplitude, phase, drift) over the polar angle, faded to 0 below 30 % of the
+    drop's height (``zrel``: height / drop height) so the contact line and its angles stay as reported."""
+    phi = np.arctan2(dz, ds)
+    off = np.zeros(np.broadcast_shapes(phi.shape, zrel.shape), dtype=np.float32)
+    for m, amp, phase, drift in modes.tolist():
+        off += amp * np.cos(m * phi + (phase + drift * t))
+    fade = np.clip(zrel / 0.3, 0.0, 1.0)
+    return off * fade * fade * (3 - 2 * fade)
+
+
 def _render_drop(frame: np.ndarray, bg: np.ndarray, p: SequenceParams, shp: dict[str, float],
-                 x_front: float, sc: float) -> tuple[float, float]:
+                 x_front: float, sc: float, t: int = 0) -> tuple[float, float]:
     """Composite the drop (canonical orientation: moving left, tail to the right) in place.
 
     Returns the coverage-weighted centroid (x, y) of the silhouette in strip pixels.
@@ -210,6 +222,8 @@ def _render_drop(frame: np.ndarray, bg: np.ndarray, p: SequenceParams, shp: dict
     ramp = np.clip((s - 0.3 * shp["s_h"]) / (1.4 * shp["s_h"]), 0.0, 1.0)
     k = shp["k_smooth"] * ramp * ramp * (3 - 2 * ramp) + 1e-3
     d = _smin(d_head, d_tail, k)
+    if len(p.outline):
+        d = d - _outline_offset(p.outline, s - shp["s_h"], z - shp["c_h"], z / shp["height"], t)
     cov = 0.5 * (1.0 - np.tanh(d / (2 * logistic_s)))
     depth = np.maximum(-d, 0.0)
     color = p.drop_level + p.rim_amp * np.exp(-depth / p.rim_len)
@@ -289,7 +303,7 @@ def render_sequence(cfg: SynthConfig, index: int, *, kinds: Iterable[str] = ("st
     for t in range(n):
         frame[:] = bg
         shape_t = {k: float(a[t]) for k, a in shp.items()}
-        cx, cy = _render_drop(frame, bg, p, shape_t, float(x_front[t]), sc)
+        cx, cy = _render_drop(frame, bg, p, shape_t, float(x_front[t]), sc, t)
         if p.noise_std > 0:
             np.take(lut, rng.integers(0, 65536, (h, w), dtype=np.uint16), out=noise)
             noise *= p.noise_std
