@@ -459,8 +459,8 @@ def test_cli_synth_set_refuses_fields_with_their_own_option(capsys):
 def test_outline_modes_bend_the_edge_but_not_the_physics_or_the_contact_line():
     """outline_modes draws from a stream of its own (the hidden physics stays), moves the drop's edge
     by at most about its amplitude, and fades out towards the baseline (strip rows next to it stay)."""
-    base = SynthConfig(n_sequences=4, frames_per_sequence=3, seed=4, noise_std=0.0)
-    bent = SynthConfig(n_sequences=4, frames_per_sequence=3, seed=4, noise_std=0.0, outline_modes=3.0)
+    base = SynthConfig(n_sequences=4, frames_per_sequence=3, seed=4, noise_std=0.0, outline_modes=0.0)
+    bent = SynthConfig(n_sequences=4, frames_per_sequence=3, seed=4, noise_std=0.0)  # the default: 3 px
     for i in range(4):
         a, b = sample_params(base, i), sample_params(bent, i)
         assert a.viscosity == b.viscosity and a.aspect == b.aspect and a.reflection == b.reflection

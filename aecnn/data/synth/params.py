@@ -42,10 +42,12 @@ class SynthConfig:
     reflection_peak: tuple[float, float] = (170.0, 320.0)
     # Free-form outline: the drop's edge is pushed out / in by up to this many px (at the reference scale)
     # along a sum of low-order angular modes (2-6) around the head centre, fading out towards the baseline,
-    # drawn per sequence and drifting slowly over the frames. Real outlines are not exactly ellipses; the
-    # parametric head + tail alone lets a small latent learn the family so tightly that real drops,
-    # about 1 px off it, reconstruct worse (benchmarks/QUALITY.md, "outline modes"). 0: off.
-    outline_modes: float = 0.0
+    # drawn per sequence and drifting slowly over the frames. Real outlines are not exactly ellipses; with
+    # the parametric head + tail alone a 128-value latent learns the family so tightly that real drops,
+    # about 1 px off it, reconstruct 7.5-8.2 dB worse than synthetic ones. 3 px since 2026-12-02 (real crops
+    # at latent 128: 33.18 / 33.58 dB against 32.00 / 31.67; benchmarks/QUALITY.md, "The generator, fourth
+    # change"); 0 reproduces the frames before it exactly.
+    outline_modes: float = 3.0
     direction: int = -1  # -1: the drop moves right to left (reference videos); +1: mirrored
     seed: int = 0
 
