@@ -25,11 +25,15 @@ import numpy as np
 import torch
 
 from aecnn.checkpoint import load_model
+from aecnn.data.synth import parse_override
 from aecnn.io import atomic_write_text
 from aecnn.quality import data as qdata
 from aecnn.quality.loop import evaluate, model_codec
 from aecnn.quality.pca import PCA, pca_codec
 from aecnn.quality.seqstage import _by_sequence, lstm_r2
+
+#: SynthConfig fields the script sets itself (the benchmark's data sizes and seeds).
+FIXED = ("n_sequences", "frames_per_sequence", "strip_size", "crop_size", "seed")
 
 
 def _fit(job: tuple) -> tuple[str, int, int, float, float]:
@@ -68,12 +72,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2, help="processes for the fits (0 or 1: inline)")
     p.add_argument("--cv-folds", type=int, default=4, help="choose K per latent space by this many folds of the "
                    "training sequences (seed 0), never looking at the held-out ones; 0: no choice")
+    p.add_argument("--synth", action="append", default=[], metavar="FIELD=VALUE",
+                   help="SynthConfig field of the data, as the benchmark's --synth (the checkpoints' generator)")
     p.add_argument("--cache", default=None, help="npz of the latents: written on the first run, read on later ones")
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
+    try:
+        synth = dict(parse_override(t, exclude=FIXED) for t in a.synth)
+    except ValueError as e:
+        p.error(str(e))
     t0 = time.perf_counter()
-    train = qdata.make_split(a.train_sequences, a.frames, (152, 1280), (201, 201), 0)["crop"]
-    val = qdata.make_split(a.val_sequences, a.frames, (152, 1280), (201, 201), 1000)["crop"]
+    train = qdata.make_split(a.train_sequences, a.frames, (152, 1280), (201, 201), 0, **synth)["crop"]
+    val = qdata.make_split(a.val_sequences, a.frames, (152, 1280), (201, 201), 1000, **synth)["crop"]
     cache = Path(a.cache) if a.cache else None
     if cache is not None and cache.is_file():
         with np.load(cache) as z:
