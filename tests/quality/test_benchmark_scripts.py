@@ -145,6 +145,26 @@ def test_seq_repeats_small(tmp_path, capsys):
     assert all(r["reduce_choice"][0]["reduce"] in (1, 2) for r in res2.values())
 
 
+def test_seq_repeats_synth_sets_the_generator_of_both_splits(monkeypatch, tmp_path):
+    """--synth FIELD=VALUE reaches the data of both splits (the checkpoints' generator); a field the
+    script sets itself, or an unknown one, is refused before any work."""
+    rep = _load("seq_repeats")
+    seen = []
+
+    def fake_split(*args, **synth):
+        seen.append(synth)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(rep.qdata, "make_split", fake_split)
+    with pytest.raises(RuntimeError, match="stop here"):
+        rep.main(["--synth", "outline_modes=4", "--synth", "blur_spread=0.5,1.6", "--out", str(tmp_path / "r.json")])
+    assert seen == [{"outline_modes": 4, "blur_spread": (0.5, 1.6)}]
+    for bad in ("seed=3", "nonsense=1"):
+        with pytest.raises(SystemExit):
+            rep.main(["--synth", bad, "--out", str(tmp_path / "r.json")])
+    assert len(seen) == 1
+
+
 def test_strip_invariant_small(tmp_path):
     from aecnn.checkpoint import save_checkpoint
     from aecnn.models import create_autoencoder
