@@ -37,10 +37,10 @@ FIXED = ("n_sequences", "frames_per_sequence", "strip_size", "crop_size", "seed"
 
 
 def _fit(job: tuple) -> tuple[str, int, int, float, float]:
-    name, k, seed, tr, y_tr, te, y_te, n_extra, epochs = job
+    name, k, seed, tr, y_tr, te, y_te, n_extra, epochs, method = job
     t = time.perf_counter()
     torch.set_num_threads(1)
-    r = lstm_r2(tr, y_tr, te, y_te, epochs=epochs, seed=seed, reduce=k, passthrough=n_extra)
+    r = lstm_r2(tr, y_tr, te, y_te, epochs=epochs, seed=seed, reduce=k, passthrough=n_extra, reduce_method=method)
     return name, k, seed, r, time.perf_counter() - t
 
 
@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--train-sequences", type=int, default=192)
     p.add_argument("--val-sequences", type=int, default=64)
     p.add_argument("--frames", type=int, default=32)
+    p.add_argument("--reduce-method", choices=("pca", "pls"), default="pca",
+                   help="components the LSTM reads: principal components (the benchmark's) or PLS directions")
     p.add_argument("--epochs", type=int, default=None, help="LSTM epochs (default: the benchmark's, 60)")
     p.add_argument("--workers", type=int, default=2, help="processes for the fits (0 or 1: inline)")
     p.add_argument("--cv-folds", type=int, default=4, help="choose K per latent space by this many folds of the "
@@ -101,12 +103,12 @@ def main(argv: list[str] | None = None) -> int:
         n_extra = train.motion.shape[1]
         for k in a.reduce:
             for s in a.seeds:
-                jobs.append((name, k, s, tr, train.viscosity, te, val.viscosity, n_extra, a.epochs))
+                jobs.append((name, k, s, tr, train.viscosity, te, val.viscosity, n_extra, a.epochs, a.reduce_method))
             folds = np.array_split(np.random.default_rng(0).permutation(len(tr)), a.cv_folds) if a.cv_folds > 1 else []
             for f, held in enumerate(folds):
                 fit = np.setdiff1d(np.arange(len(tr)), held)
                 jobs.append((f"{name} cv{f}", k, 0, tr[fit], train.viscosity[fit], tr[held], train.viscosity[held],
-                             n_extra, a.epochs))
+                             n_extra, a.epochs, a.reduce_method))
     rows = []
     pool = mp.get_context("spawn").Pool(a.workers) if a.workers > 1 else None
     try:

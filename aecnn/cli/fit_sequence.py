@@ -7,7 +7,9 @@ column and a target column (``--target``, default ``viscosity``), e.g. the ``met
 speed, which crops centred on it do not show). ``--reduce K`` makes the LSTM read the first K principal
 components of the latents (fitted on the training sequences; the frame features stay beside them),
 which generalises better than hundreds of values when there are a few hundred sequences; ``--reduce
-auto`` chooses K among ``--reduce-candidates`` by cross-validation on the training sequences. With
+auto`` chooses K among ``--reduce-candidates`` by cross-validation on the training sequences;
+``--reduce-method pls`` keeps partial-least-squares directions (those that co-vary with the target)
+instead of principal components. With
 ``--out DIR``: results.json, predictions.csv, pred_vs_true.png and the trained model
 (sequence_model.pt, last fold).
 """
@@ -55,6 +57,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--reduce-candidates", type=int, nargs="+", default=[2, 4, 8, 16, 32], metavar="K",
                    help="the K that --reduce auto tries (default 2 4 8 16 32; those above the latent size "
                         "are skipped)")
+    g.add_argument("--reduce-method", choices=("pca", "pls"), default="pca",
+                   help="components --reduce keeps: pca (largest variance of the latents; default) or pls (partial "
+                        "least squares: the directions along which the latents co-vary with the target, fitted "
+                        "on the training sequences; needs scikit-learn)")
     g.add_argument("--latent-summary", choices=("none", "width-fft"), default="none",
                    help="width-fft: replace a spatial (C, h, w) latent by the magnitude of its Fourier transform "
                         "along the width, so a drop sliding along a strip does not move between values "
@@ -156,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
                         reduce=0 if auto else args.reduce,
                         passthrough=n_extra if args.reduce or grid else 0,
                         reduce_candidates=args.reduce_candidates if auto else (), summary=args.latent_summary,
-                        grid=grid)
+                        grid=grid, reduce_method=args.reduce_method)
     except (TypeError, ValueError) as exc:  # e.g. a candidate K below 1
         raise CLIError(str(exc)) from None
     split = None

@@ -62,9 +62,10 @@ def ridge_r2(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: n
 
 
 def lstm_r2(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np.ndarray,
-            epochs: int | None = None, seed: int = 0, threads: int = 0, reduce: int = 0, passthrough: int = 0) -> float:
-    """R^2 of the project's LSTM sequence stage (see the module docstring), on the CPU; ``reduce``
-    and ``passthrough`` as in :class:`aecnn.sequence.SequenceModelConfig`."""
+            epochs: int | None = None, seed: int = 0, threads: int = 0, reduce: int = 0, passthrough: int = 0,
+            reduce_method: str = "pca") -> float:
+    """R^2 of the project's LSTM sequence stage (see the module docstring), on the CPU; ``reduce``,
+    ``passthrough`` and ``reduce_method`` as in :class:`aecnn.sequence.SequenceModelConfig`."""
     from aecnn.sequence import LatentLSTM, LatentWindows, SequenceModelConfig
 
     if threads:
@@ -80,8 +81,9 @@ def lstm_r2(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np
     te = LatentWindows(dict(zip(te_names, test)), dict(zip(te_names, np.log(y_test))), window, stride)
     torch.manual_seed(seed)
     model = LatentLSTM(SequenceModelConfig(train.shape[-1], cfg["hidden_size"], cfg["num_layers"], cfg["head"],
-                                           cfg["projection"], cfg["dropout"], reduce, passthrough))
-    model.set_normalisation(tr.frames(), tr.y)
+                                           cfg["projection"], cfg["dropout"], reduce, passthrough,
+                                           reduce_method=reduce_method))
+    model.set_normalisation(tr.frames(), tr.y, tr.frame_targets())
     x, y, _ = tr.tensors()
     bs = cfg["batch_size"]
     steps = max(1, math.ceil(len(y) / bs))

@@ -157,6 +157,12 @@ class LatentWindows(Dataset):
         """Every frame of the used sequences, ``(sum T_s, L)`` (for input statistics)."""
         return torch.cat(self.data) if self.data else torch.zeros(0, 0)
 
+    def frame_targets(self) -> torch.Tensor:
+        """The target of each row of :meth:`frames` (its sequence's), ``(sum T_s,)``."""
+        if not self.data:
+            return torch.zeros(0)
+        return torch.repeat_interleave(self.y, torch.tensor([len(d) for d in self.data]))
+
 
 def windows_from_embeddings(emb, targets: Mapping[str, float], window: int, stride: int,
                             names: Sequence[str] | None = None) -> LatentWindows:

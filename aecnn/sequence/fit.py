@@ -57,6 +57,8 @@ class FitConfig:
         reduce_folds: inner folds of that choice.
         summary, grid: a summary of the latent values before the reduction (``'width-fft'`` of a
             (C, h, w) spatial latent); see :class:`SequenceModelConfig`.
+        reduce_method: ``'pca'`` (principal components) or ``'pls'`` (partial least squares against the
+            target, fitted on the training frames of each fold); see :class:`SequenceModelConfig`.
     """
 
     window: int = 16
@@ -80,6 +82,7 @@ class FitConfig:
     reduce_folds: int = 4
     summary: str = "none"
     grid: tuple[int, int, int] | None = None
+    reduce_method: str = "pca"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "reduce_candidates", tuple(int(k) for k in self.reduce_candidates))
@@ -193,7 +196,7 @@ def _gather(ds: LatentWindows, idx: Sequence[int]) -> tuple[torch.Tensor, torch.
 def _train(train: LatentWindows, cfg: FitConfig, device: torch.device) -> tuple[LatentLSTM, list[float]]:
     torch.manual_seed(cfg.seed)
     model = LatentLSTM(_model_config(train.latent_size, cfg))
-    model.set_normalisation(train.frames(), train.y)
+    model.set_normalisation(train.frames(), train.y, train.frame_targets())
     model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = max(1, math.ceil(len(train) / cfg.batch_size))
@@ -237,7 +240,8 @@ def _sequence_means(pred: np.ndarray, ds: LatentWindows) -> list[float]:
 def _model_config(latent_size: int, cfg: FitConfig, reduce: int | None = None) -> SequenceModelConfig:
     """The :class:`SequenceModelConfig` that ``cfg`` fits on ``latent_size`` values per frame."""
     return SequenceModelConfig(latent_size, cfg.hidden_size, cfg.num_layers, cfg.head, cfg.projection, cfg.dropout,
-                               cfg.reduce if reduce is None else reduce, cfg.passthrough, cfg.summary, cfg.grid)
+                               cfg.reduce if reduce is None else reduce, cfg.passthrough, cfg.summary, cfg.grid,
+                               cfg.reduce_method)
 
 
 def _usable_candidates(sequences: Mapping[str, np.ndarray], cfg: FitConfig) -> list[int]:

@@ -4,7 +4,7 @@
 
     x (B, T, L) -> [summary 'width-fft': the first L - passthrough values, a (C, h, w) latent grid,
                     become |rfft| along w, C*h*(w//2+1) values: the same for a drop anywhere along w]
-      -> [reduce: first K principal components of those values,
+      -> [reduce: first K principal components (or PLS directions) of those values,
                     fitted on the training frames; the last `passthrough` values kept as they are]
       -> standardise (train-set mean/std per value) -> dropout
       -> Linear L -> P (optional input projection) -> LSTM (hidden H, layers)
@@ -25,6 +25,7 @@ from torch import nn
 
 HEADS = ("v1", "last")
 SUMMARIES = ("none", "width-fft")
+REDUCE_METHODS = ("pca", "pls")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,12 @@ class SequenceModelConfig:
             moves between the grid's columns; the magnitude does not follow it (benchmarks/QUALITY.md,
             "Strips with the tracked displacement": R² 0.906 -> 0.936 on synthetic strips).
         grid: (C, h, w) of the latent values, for ``summary='width-fft'``.
+        reduce_method: how the ``reduce`` components are found. ``'pca'``: principal components of the
+            training frames' latent values (unsupervised). ``'pls'``: partial least squares (PLS1) of
+            the training frames' latent values against their sequence's target (Wold et al. 2001,
+            "PLS-regression: a basic tool of chemometrics"; scikit-learn's ``PLSRegression``, needed
+            only to fit): the directions along which the latents co-vary with the target, not
+            those of largest variance (benchmarks/QUALITY.md, "Supervised components").
     """
 
     latent_size: int
@@ -60,6 +67,7 @@ class SequenceModelConfig:
     passthrough: int = 0
     summary: str = "none"
     grid: tuple[int, int, int] | None = None
+    reduce_method: str = "pca"
 
     @property
     def n_values(self) -> int:
@@ -92,6 +100,8 @@ class SequenceModelConfig:
             if self.grid is None or len(self.grid) != 3 or min(self.grid) < 1 or math.prod(self.grid) != n:
                 raise ValueError(f"summary 'width-fft' needs grid = (C, h, w) of the {n} latent values, "
                                  f"got {self.grid}")
+        if self.reduce_method not in REDUCE_METHODS:
+            raise ValueError(f"unknown reduce_method {self.reduce_method!r}; valid: {', '.join(REDUCE_METHODS)}")
         if not 0 <= self.reduce <= self.n_values:
             raise ValueError(f"reduce must be in [0, {self.n_values}] (the latent values), got {self.reduce}")
 
@@ -120,16 +130,24 @@ class LatentLSTM(nn.Module):
                             dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
         self.out = nn.Linear(cfg.hidden_size, 1)
 
-    def set_normalisation(self, frames: torch.Tensor, y: torch.Tensor) -> None:
+    def set_normalisation(self, frames: torch.Tensor, y: torch.Tensor, frame_y: torch.Tensor | None = None) -> None:
         """Store input mean/std over ``frames (N, L)`` and target mean/std over ``y (M,)``; with
-        ``reduce``, first the principal axes of the frames' latent values (float64 covariance)."""
+        ``reduce``, first the components of the frames' latent values: principal axes (float64
+        covariance), or with ``reduce_method='pls'`` the PLS directions against ``frame_y (N,)``, each
+        frame's target."""
         frames, y = self._summarise(frames.float()), y.float()
         if self.config.reduce:
             lat = frames[:, :self.pc_mean.numel()].double()
             mean = lat.mean(0)
-            cov = (lat - mean).T @ (lat - mean) / max(len(lat) - 1, 1)
-            _, vecs = torch.linalg.eigh(cov)  # ascending
-            comps = vecs[:, -self.config.reduce:].flip(1)
+            if self.config.reduce_method == "pls":
+                if frame_y is None or len(frame_y) != len(lat):
+                    raise ValueError("reduce_method 'pls' needs frame_y, the target of each of the "
+                                     f"{len(lat)} frames")
+                comps = _pls_rotations(lat - mean, frame_y.double(), self.config.reduce)
+            else:
+                cov = (lat - mean).T @ (lat - mean) / max(len(lat) - 1, 1)
+                _, vecs = torch.linalg.eigh(cov)  # ascending
+                comps = vecs[:, -self.config.reduce:].flip(1)
             # deterministic signs: each component's largest entry positive
             signs = comps.gather(0, comps.abs().argmax(0, keepdim=True)).sign()
             comps *= torch.where(signs == 0, torch.ones_like(signs), signs)
@@ -180,4 +198,19 @@ class LatentLSTM(nn.Module):
         return cls(SequenceModelConfig(**config))
 
 
-__all__ = ["HEADS", "SUMMARIES", "LatentLSTM", "SequenceModelConfig"]
+def _pls_rotations(x: torch.Tensor, y: torch.Tensor, k: int) -> torch.Tensor:
+    """``(D, k)`` PLS1 x-rotations of centred ``x (N, D)`` against ``y (N,)``: scores = x @ rotations,
+    as scikit-learn's ``PLSRegression(k, scale=False).transform``."""
+    try:
+        from sklearn.cross_decomposition import PLSRegression
+    except ImportError:
+        raise ImportError("reduce_method 'pls' needs scikit-learn to fit: pip install 'aecnn[sklearn]'") from None
+    k = min(k, x.shape[0] - 1, x.shape[1])
+    pls = PLSRegression(n_components=k, scale=False).fit(x.numpy(), y.numpy())
+    rot = torch.from_numpy(pls.x_rotations_).to(x.dtype)
+    if rot.shape[1] < k:
+        rot = torch.cat([rot, rot.new_zeros(rot.shape[0], k - rot.shape[1])], 1)
+    return rot
+
+
+__all__ = ["HEADS", "REDUCE_METHODS", "SUMMARIES", "LatentLSTM", "SequenceModelConfig"]

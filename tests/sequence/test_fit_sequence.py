@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -137,6 +138,27 @@ def test_reduce_candidates_choose_k_by_inner_cv_on_training_sequences_only():
     moved = {**targets, **{n: targets[n] * 3.0 for n in split[1]}}
     again = fit_sequence_model(seqs, moved, cfg, progress=False, split=split)
     assert again.reduce_choice == res.reduce_choice and again.r2 != res.r2
+
+
+def test_pls_reduce_keeps_the_signal_that_one_principal_component_misses(tmp_path):
+    """One component: PCA's is the loud nuisance, PLS's the target's value (fitted on the training
+    sequences only); the CLI's --reduce-method pls saves a model that reloads as PLS."""
+    seqs, targets = _signal_below_a_loud_nuisance()
+    names = sorted(seqs)
+    split = (names[:18], names[18:])
+    cfg = FitConfig(**{**FAST, "epochs": 20}, reduce=1)
+    pca = fit_sequence_model(seqs, targets, cfg, progress=False, split=split)
+    pls = fit_sequence_model(seqs, targets, replace(cfg, reduce_method="pls"), progress=False, split=split)
+    assert pls.r2 > 0.8 and pls.r2 > pca.r2 + 0.3, (pca.line(), pls.line())
+    assert pls.model.config.reduce_method == "pls"
+    lat = save_embeddings(tmp_path / "lat.npz", np.concatenate([seqs[n] for n in names]),
+                          [n for n in names for _ in range(16)], [i for _ in names for i in range(16)])
+    meta = tmp_path / "meta.csv"
+    meta.write_text("sequence,viscosity\n" + "".join(f"{n},{targets[n]}\n" for n in names))
+    assert main(["fit-sequence", str(lat), str(meta), "--window", "8", "--epochs", "3", "--no-progress",
+                 "--reduce", "1", "--reduce-method", "pls", "--out", str(tmp_path / "o")]) == 0
+    model = load_sequence_model(tmp_path / "o" / "sequence_model.pt")
+    assert model.config.reduce_method == "pls" and model.pc_components.shape == (8, 1)
 
 
 def test_reduce_candidates_are_checked():

@@ -39,3 +39,39 @@ def test_without_reduce_the_model_is_unchanged():
     model = LatentLSTM(latent_size=6)
     assert model.config.input_width == 6 and not hasattr(model, "pc_components")
     assert model.lstm.input_size == 6
+
+
+def test_pls_reduce_finds_the_target_direction_under_a_louder_nuisance():
+    """reduce_method='pls' keeps the direction that co-varies with the target, where the first principal
+    component is a 10x louder nuisance; it needs each frame's target."""
+    g = torch.Generator().manual_seed(0)
+    n = 3000
+    y = torch.rand(n, generator=g) * 4
+    lat = 0.05 * torch.randn(n, 5, generator=g)
+    lat[:, 0] += 10 * torch.randn(n, generator=g)  # nuisance, largest variance
+    lat[:, 3] += y  # the signal
+    pca = LatentLSTM(latent_size=5, reduce=1, hidden_size=4)
+    pca.set_normalisation(lat, y[:10])
+    pls = LatentLSTM(latent_size=5, reduce=1, hidden_size=4, reduce_method="pls")
+    pls.set_normalisation(lat, y[:10], y)
+    assert pca.pc_components[:, 0].abs().argmax() == 0
+    comp = pls.pc_components[:, 0]
+    assert comp.abs().argmax() == 3 and comp[3] > 0 and (comp.abs() / comp.abs().max())[[0, 1, 2, 4]].max() < 0.15
+    def corr(model):
+        return float(torch.corrcoef(torch.stack([model._reduce(lat)[:, 0], y]))[0, 1].abs())
+
+    # the nuisance leaks in a little (its sample covariance with y), but the score follows the target
+    assert corr(pls) > 0.75 and corr(pca) < 0.1
+    with pytest.raises(ValueError, match="frame_y"):
+        pls.set_normalisation(lat, y[:10])
+    with pytest.raises(ValueError, match="reduce_method"):
+        SequenceModelConfig(latent_size=5, reduce=1, reduce_method="ica")
+
+
+def test_pls_without_scikit_learn_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "sklearn.cross_decomposition", None)
+    model = LatentLSTM(latent_size=4, reduce=1, hidden_size=4, reduce_method="pls")
+    with pytest.raises(ImportError, match=r"aecnn\[sklearn\]"):
+        model.set_normalisation(torch.randn(20, 4), torch.randn(5), torch.randn(20))
