@@ -138,10 +138,10 @@ def features(name: str, g_tr: np.ndarray, g_va: np.ndarray, window: int) -> tupl
 
 
 def _fit(job: tuple) -> tuple[dict, float, float]:
-    tag, tr, y_tr, te, y_te, k, n_extra, seed, epochs = job
+    tag, tr, y_tr, te, y_te, k, n_extra, seed, epochs, method = job
     t = time.perf_counter()
     torch.set_num_threads(1)
-    r = lstm_r2(tr, y_tr, te, y_te, epochs=epochs, seed=seed, reduce=k, passthrough=n_extra)
+    r = lstm_r2(tr, y_tr, te, y_te, epochs=epochs, seed=seed, reduce=k, passthrough=n_extra, reduce_method=method)
     return tag, r, time.perf_counter() - t
 
 
@@ -154,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--variants", nargs="+", default=["stats", "meanmax", "fft", "recentre", "stats+recentre"])
     p.add_argument("--reduce", type=int, nargs="+", default=[8, 16],
                    help="K candidates of the PC-reduced invariant variants (base stays at K=8)")
+    p.add_argument("--base-reduce", type=int, nargs="+", default=[8],
+                   help="K candidates of the base rows (PCA latents, flat aecnn grid); default 8, the benchmark's")
+    p.add_argument("--reduce-method", choices=("pca", "pls"), default="pca",
+                   help="components the LSTM reads: principal components (the benchmark's) or PLS directions")
     p.add_argument("--window", type=int, nargs="+", default=[5, 9], help="recentre window candidates (columns)")
     p.add_argument("--train-sequences", type=int, default=192)
     p.add_argument("--val-sequences", type=int, default=64)
@@ -183,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"latents ready in {t_lat:.0f} s: PCA {lat['pca_train'].shape}, grid {lat['grid_train'].shape}", flush=True)
 
     # settings[(space, variant)] = list of (k, window) candidates
-    settings: dict[tuple[str, str], list[tuple[int, int]]] = {("PCA", "base"): [(8, 0)], ("aecnn", "base"): [(8, 0)]}
+    base = [(k, 0) for k in a.base_reduce]
+    settings: dict[tuple[str, str], list[tuple[int, int]]] = {("PCA", "base"): base, ("aecnn", "base"): list(base)}
     for v in a.variants:
         ks = [0] if v in ("stats", "meanmax") else a.reduce
         ws = a.window if "recentre" in v else [0]
@@ -202,12 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     folds = np.array_split(np.random.default_rng(0).permutation(a.train_sequences), a.cv_folds)
     for (space, v, k, w), (tr, te) in data.items():
         for s in a.seeds:
-            jobs.append(((space, v, k, w, "heldout", s), tr, y_tr, te, y_va, k, n_extra, s, a.epochs))
+            jobs.append(((space, v, k, w, "heldout", s), tr, y_tr, te, y_va, k, n_extra, s, a.epochs, a.reduce_method))
         if len(settings[(space, v)]) > 1:  # only a choice to make needs the CV
             for f, held in enumerate(folds):
                 fit = np.setdiff1d(np.arange(len(tr)), held)
                 jobs.append(((space, v, k, w, f"cv{f}", 0), tr[fit], y_tr[fit], tr[held], y_tr[held], k, n_extra,
-                             0, a.epochs))
+                             0, a.epochs, a.reduce_method))
     print(f"{len(jobs)} LSTM fits", flush=True)
     rows = []
     pool = mp.get_context("spawn").Pool(a.workers) if a.workers > 1 else None

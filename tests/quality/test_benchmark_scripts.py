@@ -175,10 +175,19 @@ def test_strip_invariant_small(tmp_path):
     out = tmp_path / "s.json"
     assert study.main(["--model", str(ckpt), "--latent", "8", "--seeds", "0", "--variants", "fft", "meanmax",
                        "--reduce", "2", "4", "--train-sequences", "8", "--val-sequences", "4", "--frames", "8",
-                       "--epochs", "2", "--workers", "1", "--cv-folds", "2", "--out", str(out)]) == 0
+                       "--epochs", "2", "--workers", "1", "--cv-folds", "2", "--out", str(out),
+                       "--cache", str(tmp_path / "lat.npz")]) == 0
     res = json.loads(out.read_text())
     assert set(res["summary"]) == {"PCA base", "aecnn base", "aecnn fft", "aecnn meanmax"}
     assert res["summary"]["aecnn fft"]["chosen_by"].startswith("2-fold CV")  # K chosen on training sequences
+    assert all(math.isfinite(s["mean"]) for s in res["summary"].values())
+    # PLS components, and K of the base rows chosen too (the latents come from the cache)
+    assert study.main(["--model", str(ckpt), "--latent", "8", "--seeds", "0", "--variants", "fft", "--reduce", "2",
+                       "--base-reduce", "2", "4", "--reduce-method", "pls", "--train-sequences", "8",
+                       "--val-sequences", "4", "--frames", "8", "--epochs", "2", "--workers", "1", "--cv-folds", "2",
+                       "--out", str(out), "--cache", str(tmp_path / "lat.npz")]) == 0
+    res = json.loads(out.read_text())
+    assert res["summary"]["PCA base"]["chosen_by"].startswith("2-fold CV") and res["summary"]["PCA base"]["reduce"] in (2, 4)
     assert all(math.isfinite(s["mean"]) for s in res["summary"].values())
 
 
