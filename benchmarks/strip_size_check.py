@@ -6,7 +6,7 @@ viscosity (``aecnn.data.synth``), so this adds the third column that ``aecnn tra
 ``dark_fraction`` (the drop's dark pixels as a share of the frame, here in %), and refits the same
 LSTMs (``lstm_r2``, K = 8 PCs, the same seeds) on that study's cached latents for PCA, the aecnn grid
 and its FFT summary along the width. The strips are re-rendered with the generator settings those
-latents were made with (the blur before 8ce691a) and checked against the cached displacement.
+latents were made with (the blur before 8ce691a, no outline modes) and checked against the cached displacement.
 
     PYTHONPATH=$PWD python3 benchmarks/strip_size_check.py --cache /tmp/strip_study/latents.npz \\
         --seeds 0 1 2 --out benchmarks/quality_results/strip_size_check.json
@@ -31,8 +31,9 @@ from aecnn.io import atomic_write_text
 from aecnn.quality import data as qdata
 from aecnn.quality.seqstage import _by_sequence, lstm_r2
 
-#: the generator settings of strip_invariant.py's cached latents (the blur before 8ce691a)
-OLD_BLUR = {"blur_sigma": 0.8, "blur_spread": (0.8, 1.25)}
+#: the generator settings of strip_invariant.py's cached latents (the blur before 8ce691a, no outline
+#: modes as before 9624fdc)
+OLD_GENERATOR = {"blur_sigma": 0.8, "blur_spread": (0.8, 1.25), "outline_modes": 0.0}
 
 
 def dark_percent(frames: np.ndarray) -> np.ndarray:
@@ -41,9 +42,10 @@ def dark_percent(frames: np.ndarray) -> np.ndarray:
 
 
 def _fit(job: tuple) -> tuple[tuple, float]:
-    tag, tr, y_tr, te, y_te, k, n_extra, seed, epochs = job
+    tag, tr, y_tr, te, y_te, k, n_extra, seed, epochs, method = job
     torch.set_num_threads(1)
-    return tag, lstm_r2(tr, y_tr, te, y_te, epochs=epochs, seed=seed, reduce=k, passthrough=n_extra)
+    return tag, lstm_r2(tr, y_tr, te, y_te, epochs=epochs, seed=seed, reduce=k, passthrough=n_extra,
+                        reduce_method=method)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=32)
     p.add_argument("--epochs", type=int, default=None, help="LSTM epochs (default: the benchmark's)")
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--reduce", type=int, default=8, help="components the LSTM reads (default 8, the benchmark's)")
+    p.add_argument("--reduce-method", choices=("pca", "pls"), default="pca",
+                   help="principal components (the benchmark's) or PLS directions")
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
     t0 = time.perf_counter()
@@ -61,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     n_tr, n_va = len(lat["y_train"]), len(lat["y_val"])
     size = {}
     for split, n, seed in (("train", n_tr, 0), ("val", n_va, 1000)):
-        s = qdata.make_split(n, a.frames, si.STRIP, si.CROP, seed=seed, workers=a.workers, **OLD_BLUR)["strip"]
+        s = qdata.make_split(n, a.frames, si.STRIP, si.CROP, seed=seed, workers=a.workers, **OLD_GENERATOR)["strip"]
         if not np.allclose(s.motion, lat[f"motion_{split}"]):
             print(f"the re-rendered {split} strips do not match the cached latents' displacement", file=sys.stderr)
             return 2
@@ -81,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             tr = _by_sequence(np.concatenate([f_tr, e_tr], 1).astype(np.float32), a.frames)
             te = _by_sequence(np.concatenate([f_va, e_va], 1).astype(np.float32), a.frames)
             for s in a.seeds:
-                jobs.append(((space, extra, s), tr, lat["y_train"], te, lat["y_val"], 8, e_tr.shape[1], s, a.epochs))
+                jobs.append(((space, extra, s), tr, lat["y_train"], te, lat["y_val"], a.reduce, e_tr.shape[1], s,
+                             a.epochs, a.reduce_method))
     res: dict[str, dict[str, list[float]]] = {}
     pool = mp.get_context("spawn").Pool(a.workers) if a.workers > 1 else None
     try:

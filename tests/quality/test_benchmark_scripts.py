@@ -246,8 +246,8 @@ def test_strip_size_check_small(tmp_path, capsys):
 
     check = _load("strip_size_check")
     rng = np.random.default_rng(0)
-    tr = make_split(4, 8, (152, 1280), (201, 201), seed=0, workers=1, **check.OLD_BLUR)["strip"]
-    va = make_split(2, 8, (152, 1280), (201, 201), seed=1000, workers=1, **check.OLD_BLUR)["strip"]
+    tr = make_split(4, 8, (152, 1280), (201, 201), seed=0, workers=1, **check.OLD_GENERATOR)["strip"]
+    va = make_split(2, 8, (152, 1280), (201, 201), seed=1000, workers=1, **check.OLD_GENERATOR)["strip"]
     cache = tmp_path / "latents.npz"
     lat = {"y_train": tr.viscosity, "y_val": va.viscosity, "motion_train": tr.motion, "motion_val": va.motion,
                "pca_train": rng.normal(size=(32, 12)).astype(np.float32), "pca_val": rng.normal(size=(16, 12)).astype(np.float32),

@@ -29,7 +29,8 @@ reflection is a saturated spot with up to three satellite spots (``reflection_si
 (``aspect_range=(0.96, 1.15), reflection_size=(1, 1), reflection_spots=0``) reproduce the frames of
 earlier versions exactly. Edges are blurred by ``blur_sigma`` (0.6 px) times a per-sequence factor in
 ``blur_spread`` (0.5-1.6), i.e. 0.3-0.96 px, matched to the real crops' edge widths; until 2026-12-02
-0.8 px times 0.8-1.25 (``blur_sigma=0.8, blur_spread=(0.8, 1.25)`` reproduce those frames exactly).
+0.8 px times 0.8-1.25 (``blur_sigma=0.8, blur_spread=(0.8, 1.25), outline_modes=0`` reproduce those
+frames exactly).
 The outline is not a pure ellipse + tail: ``outline_modes`` (3 px) bends it by a per-sequence sum of
 angular modes 2-6 around the head centre that drifts over the frames and fades out towards the
 baseline (contact line and angles stay as reported); until 2026-12-02 none (``outline_modes=0``
