@@ -39,6 +39,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "centred on the drop lose its speed without them)")
     f.add_argument("--frame-mode", choices=("change", "value"), default="change",
                    help="change (default): each column's change from the previous frame; value: as is")
+    f.add_argument("--frame-value-columns", nargs="+", default=[], metavar="COL",
+                   help="further columns appended as they are, whatever --frame-mode, e.g. dark_fraction of "
+                        "`aecnn track` (the drop's size) beside the change of drop_x drop_y")
     f.add_argument("--frame-column", default="frame", help="frame-number column of FRAMES.csv (default frame)")
     g = p.add_argument_group("windows and model")
     g.add_argument("--window", type=int, default=16, help="frames per window T (default 16)")
@@ -143,6 +146,13 @@ def run(args: argparse.Namespace) -> int:
         table = read_frame_table(args.frame_features, args.frame_columns, args.sequence_column, args.frame_column)
         seqs = append_features(seqs, frame_features(emb.frame_indices_by_sequence(), table, args.frame_mode))
         n_extra = len(args.frame_columns)
+        if args.frame_value_columns:
+            table = read_frame_table(args.frame_features, args.frame_value_columns, args.sequence_column,
+                                     args.frame_column)
+            seqs = append_features(seqs, frame_features(emb.frame_indices_by_sequence(), table, "value"))
+            n_extra += len(args.frame_value_columns)
+    elif args.frame_value_columns:
+        raise CLIError("--frame-value-columns needs --frame-features FRAMES.csv (the table they are read from)")
     grid = _summary_grid(args.latent_summary, emb)
     # latent values the components are taken from: after the summary, if any
     n_values = SequenceModelConfig(emb.latent_size, summary=args.latent_summary, grid=grid).n_values
@@ -180,13 +190,16 @@ def run(args: argparse.Namespace) -> int:
         how = f"held out {result.n_test_sequences}"
     extra = (f" + {len(args.frame_columns)} frame feature(s) ({args.frame_mode} of {', '.join(args.frame_columns)})"
              if args.frame_features else "")
+    if args.frame_value_columns:
+        extra += f" + {len(args.frame_value_columns)} as they are ({', '.join(args.frame_value_columns)})"
+    kind = "PLS" if args.reduce_method == "pls" else "principal"
     if grid:
         extra += f", latent grid {'x'.join(map(str, grid))} summarised by |FFT| along its width"
     if auto:
         ks = ", ".join(f"{c['reduce']}" for c in result.reduce_choice)
-        extra += f", reduced to K principal components chosen by cross-validation on the training sequences: {ks}"
+        extra += f", reduced to K {kind} components chosen by cross-validation on the training sequences: {ks}"
     elif args.reduce:
-        extra += f", reduced to {args.reduce} principal components"
+        extra += f", reduced to {args.reduce} {kind} components"
     print(f"fit-sequence: {len(emb)} frames, latent size {emb.latent_size}{extra}, {len(matched)} sequences with "
           f"{args.target}; {how}")
     print(result.line())
@@ -195,7 +208,8 @@ def run(args: argparse.Namespace) -> int:
                                                   "latent_meta_kind": emb.meta.get("kind", "autoencoder"),
                                                   "frame_features": {"file": args.frame_features,
                                                                      "columns": args.frame_columns,
-                                                                     "mode": args.frame_mode}
+                                                                     "mode": args.frame_mode,
+                                                                     "value_columns": args.frame_value_columns}
                                                   if args.frame_features else None})
         print(f"wrote results.json, predictions.csv, pred_vs_true.png and sequence_model.pt to {out}")
     return 0

@@ -82,9 +82,37 @@ def test_fit_sequence_reads_speed_from_crop_origins(tmp_path, capsys):
     with_f = json.loads((tmp_path / "with" / "results.json").read_text())
     assert plain["r2"] < 0.3  # the latents hold nothing about the target
     assert with_f["r2"] > 0.8, with_f["r2"]
-    assert with_f["frame_features"] == {"file": str(frames), "columns": ["crop_x0", "crop_y0"], "mode": "change"}
+    assert with_f["frame_features"] == {"file": str(frames), "columns": ["crop_x0", "crop_y0"], "mode": "change",
+                                        "value_columns": []}
     assert "+ 2 frame feature(s) (change of crop_x0, crop_y0)" in capsys.readouterr().out
     assert load_embeddings(lat).latent_size == 8  # the latent file itself is not changed
+
+
+def test_frame_value_columns_keep_a_level_that_the_change_would_lose(tmp_path, capsys):
+    """--frame-value-columns appends columns as they are beside the --frame-mode ones: a size that is
+    constant within each sequence and sets the target has no change, only a level."""
+    rng = np.random.default_rng(0)
+    n_seq, t = 32, 16
+    names = [f"seq_{s:03d}" for s in range(n_seq)]
+    y = {n: float(rng.uniform(0.5, 5.0)) for n in names}
+    lat = save_embeddings(tmp_path / "lat.npz", rng.normal(size=(n_seq * t, 8)).astype(np.float32),
+                          [n for n in names for _ in range(t)], [i for _ in names for i in range(t)])
+    rows = [(n, i, 500, 7, round(0.01 * y[n] + rng.normal(scale=0.0005), 5)) for n in names for i in range(t)]
+    frames = _write_frames_csv(tmp_path / "frames.csv", rows, header="sequence,frame,drop_x,drop_y,dark_fraction")
+    targets = tmp_path / "meta.csv"
+    targets.write_text("sequence,viscosity\n" + "".join(f"{n},{v}\n" for n, v in y.items()))
+    common = ["fit-sequence", str(lat), str(targets), "--window", "8", "--hidden", "32", "--epochs", "40",
+              "--lr", "5e-3", "--no-progress", "--frame-features", str(frames), "--frame-columns", "drop_x", "drop_y",
+              "--reduce", "1"]
+    assert main([*common, "--out", str(tmp_path / "change")]) == 0
+    assert main([*common, "--frame-value-columns", "dark_fraction", "--out", str(tmp_path / "level")]) == 0
+    change = json.loads((tmp_path / "change" / "results.json").read_text())
+    level = json.loads((tmp_path / "level" / "results.json").read_text())
+    assert change["r2"] < 0.3 and level["r2"] > 0.8, (change["r2"], level["r2"])
+    assert level["frame_features"]["value_columns"] == ["dark_fraction"] and level["config"]["passthrough"] == 3
+    assert "+ 1 as they are (dark_fraction)" in capsys.readouterr().out
+    assert main(["fit-sequence", str(lat), str(targets), "--frame-value-columns", "dark_fraction"]) == 2
+    assert "--frame-value-columns needs --frame-features" in capsys.readouterr().err
 
 
 def test_fit_sequence_bad_frame_table_is_one_line(tmp_path, capsys):
