@@ -254,6 +254,18 @@ def test_fit_sequence_cli_width_fft_summary(tmp_path, capsys):
     assert res["r2"] > 0.9, res["r2"]  # the blob's height, wherever it is
     model = load_sequence_model(out / "sequence_model.pt")
     assert model.config.summary == "width-fft" and model.config.grid == (2, 1, 16)
+    # the strips' recipe of the README: FFT summary, PLS components, displacement and a size as it is
+    track = tmp_path / "track.csv"
+    track.write_text("sequence,frame,drop_x,drop_y,dark_fraction\n" + "".join(
+        f"{n},{i},{100 - 3 * i},{50},{0.01 * targets[n]}\n" for n, i in zip(names, frames)))
+    out = tmp_path / "fft_pls"
+    assert main([*common, "--latent-summary", "width-fft", "--reduce-method", "pls", "--frame-features", str(track),
+                 "--frame-columns", "drop_x", "drop_y", "--frame-value-columns", "dark_fraction",
+                 "--out", str(out)]) == 0
+    model = load_sequence_model(out / "sequence_model.pt")
+    assert model.config.reduce_method == "pls" and model.config.passthrough == 3 and model.config.input_width == 7
+    assert json.loads((out / "results.json").read_text())["r2"] > 0.9
+    capsys.readouterr()
     assert main([*common, "--latent-summary", "width-fft", "--reduce", "20"]) == 2  # 2x1x9 values after the FFT
     assert "--reduce 20: must be between 1 and the summary's values (18)" in capsys.readouterr().err
     flat = save_embeddings(tmp_path / "flat.npz", stacked, names, frames, meta={"latent_shape": [32]})
