@@ -143,14 +143,11 @@ def run(args: argparse.Namespace) -> int:
     if args.frame_features:
         from aecnn.sequence.features import append_features, frame_features, read_frame_table
 
-        table = read_frame_table(args.frame_features, args.frame_columns, args.sequence_column, args.frame_column)
-        seqs = append_features(seqs, frame_features(emb.frame_indices_by_sequence(), table, args.frame_mode))
-        n_extra = len(args.frame_columns)
-        if args.frame_value_columns:
-            table = read_frame_table(args.frame_features, args.frame_value_columns, args.sequence_column,
-                                     args.frame_column)
-            seqs = append_features(seqs, frame_features(emb.frame_indices_by_sequence(), table, "value"))
-            n_extra += len(args.frame_value_columns)
+        table = read_frame_table(args.frame_features, [*args.frame_columns, *args.frame_value_columns],
+                                 args.sequence_column, args.frame_column)
+        seqs = append_features(seqs, frame_features(emb.frame_indices_by_sequence(), table, args.frame_mode,
+                                                    keep_last=len(args.frame_value_columns)))
+        n_extra = len(args.frame_columns) + len(args.frame_value_columns)
     elif args.frame_value_columns:
         raise CLIError("--frame-value-columns needs --frame-features FRAMES.csv (the table they are read from)")
     grid = _summary_grid(args.latent_summary, emb)

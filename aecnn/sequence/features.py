@@ -74,9 +74,10 @@ def frame_change(values: np.ndarray) -> np.ndarray:
 
 
 def frame_features(frame_index: Mapping[str, np.ndarray], table: Mapping[tuple[str, int], np.ndarray],
-                   mode: str = "change") -> dict[str, np.ndarray]:
+                   mode: str = "change", keep_last: int = 0) -> dict[str, np.ndarray]:
     """``name -> (T, k)`` float32 features of each sequence's frames, in the order of ``frame_index``
-    (``name -> (T,)`` frame indices, sorted as the latents are).
+    (``name -> (T,)`` frame indices, sorted as the latents are). The last ``keep_last`` columns stay
+    as they are whatever ``mode`` (e.g. the drop's size beside the change of its position).
 
     Raises:
         ValueError: unknown ``mode``, or frames without a row in ``table`` (names the first ones).
@@ -89,7 +90,10 @@ def frame_features(frame_index: Mapping[str, np.ndarray], table: Mapping[tuple[s
         absent += [(name, int(f)) for f, r in zip(frames, rows) if r is None]
         if not absent:
             values = np.stack(rows)
-            out[name] = (frame_change(values) if mode == "change" else values).astype(np.float32)
+            if mode == "change":
+                k = values.shape[1] - keep_last
+                values = np.concatenate([frame_change(values[:, :k]), values[:, k:]], 1)
+            out[name] = values.astype(np.float32)
     if absent:
         first = ", ".join(f"{s} frame {f}" for s, f in absent[:3])
         raise ValueError(f"{len(absent)} frame(s) have no row in the frame table (first: {first}); the "

@@ -54,7 +54,7 @@ class SequenceModelConfig:
             the training frames' latent values against their sequence's target (Wold et al. 2001,
             "PLS-regression: a basic tool of chemometrics"; scikit-learn's ``PLSRegression``, needed
             only to fit): the directions along which the latents co-vary with the target, not
-            those of largest variance (benchmarks/QUALITY.md, "Supervised components").
+            those of largest variance (benchmarks/QUALITY.md, "Sequence stage on the outline generator").
     """
 
     latent_size: int
@@ -205,12 +205,10 @@ def _pls_rotations(x: torch.Tensor, y: torch.Tensor, k: int) -> torch.Tensor:
         from sklearn.cross_decomposition import PLSRegression
     except ImportError:
         raise ImportError("reduce_method 'pls' needs scikit-learn to fit: pip install 'aecnn[sklearn]'") from None
-    k = min(k, x.shape[0] - 1, x.shape[1])
-    pls = PLSRegression(n_components=k, scale=False).fit(x.numpy(), y.numpy())
+    n = min(k, x.shape[0] - 1, x.shape[1])  # PLS finds at most this many; the rest stay zero
+    pls = PLSRegression(n_components=n, scale=False).fit(x.numpy(), y.numpy())
     rot = torch.from_numpy(pls.x_rotations_).to(x.dtype)
-    if rot.shape[1] < k:
-        rot = torch.cat([rot, rot.new_zeros(rot.shape[0], k - rot.shape[1])], 1)
-    return rot
+    return torch.cat([rot, rot.new_zeros(rot.shape[0], k - n)], 1)
 
 
 __all__ = ["HEADS", "REDUCE_METHODS", "SUMMARIES", "LatentLSTM", "SequenceModelConfig"]

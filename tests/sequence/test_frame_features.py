@@ -29,6 +29,8 @@ def test_read_table_and_modes(tmp_path):
     assert change["b"].tolist() == [[0, 0]]  # one frame: no change to measure
     value = frame_features({"a": np.array([3, 0])}, table, mode="value")
     assert value["a"].tolist() == [[88, 6], [100, 5]]
+    mixed = frame_features({"a": np.array([0, 1, 2, 3])}, table, keep_last=1)  # change of x, y as it is
+    assert mixed["a"][:, 0].tolist() == [-3, -3, -4, -5] and mixed["a"][:, 1].tolist() == [5, 5, 6, 6]
     both = append_features({"a": np.zeros((2, 3))}, value)
     assert both["a"].shape == (2, 5) and both["a"].dtype == np.float32
 
