@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from aecnn.checkpoint import load_model
+from aecnn.data.synth import parse_override
 from aecnn.io import atomic_write_text
 from aecnn.quality import data as qdata
 from aecnn.quality.loop import evaluate
@@ -46,6 +47,8 @@ from aecnn.quality.pca import PCA, pca_codec
 from aecnn.quality.seqstage import _by_sequence, lstm_r2
 
 STRIP, CROP = (152, 1280), (201, 201)
+#: SynthConfig fields the script sets itself (the benchmark's data sizes and seeds).
+FIXED = ("n_sequences", "frames_per_sequence", "strip_size", "crop_size", "seed")
 
 
 # ----------------------------------------------------------------------------- latents
@@ -64,11 +67,14 @@ def _grids(model: torch.nn.Module, frames: np.ndarray, batch: int = 16) -> np.nd
     return np.concatenate(out)
 
 
-def build_latents(model_path: str, latent: int, n_train: int, n_val: int, frames: int, workers: int) -> dict:
-    """Render the benchmark's strips, fit PCA on the training frames, encode both splits."""
+def build_latents(model_path: str, latent: int, n_train: int, n_val: int, frames: int, workers: int,
+                  synth: dict | None = None) -> dict:
+    """Render the benchmark's strips (``synth``: further SynthConfig fields, the checkpoint's generator),
+    fit PCA on the training frames, encode both splits."""
     t = time.perf_counter()
-    train = qdata.make_split(n_train, frames, STRIP, CROP, seed=0, workers=workers)["strip"]
-    val = qdata.make_split(n_val, frames, STRIP, CROP, seed=1000, workers=workers)["strip"]
+    synth = synth or {}
+    train = qdata.make_split(n_train, frames, STRIP, CROP, seed=0, workers=workers, **synth)["strip"]
+    val = qdata.make_split(n_val, frames, STRIP, CROP, seed=1000, workers=workers, **synth)["strip"]
     print(f"rendered {train.frames.shape} + {val.frames.shape} in {time.perf_counter() - t:.0f} s", flush=True)
     out = {"y_train": train.viscosity, "y_val": val.viscosity,
            "motion_train": train.motion, "motion_val": val.motion}
@@ -165,9 +171,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, default=None, help="LSTM epochs (default: the benchmark's, 60)")
     p.add_argument("--workers", type=int, default=2, help="processes for rendering and for the fits")
     p.add_argument("--cv-folds", type=int, default=4, help="folds of the training sequences choosing K / window")
+    p.add_argument("--synth", action="append", default=[], metavar="FIELD=VALUE",
+                   help="SynthConfig field of the strips, as the benchmark's --synth (the checkpoint's generator)")
     p.add_argument("--cache", default=None, help="npz of the latents: written on the first run, read on later ones")
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
+    try:
+        synth = dict(parse_override(t, exclude=FIXED) for t in a.synth)
+    except ValueError as e:
+        p.error(str(e))
     torch.set_num_threads(max(1, a.workers))
     t0 = time.perf_counter()
     cache = Path(a.cache) if a.cache else None
@@ -176,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             lat = {k: z[k] for k in z.files}
         print(f"latents read from {cache}", flush=True)
     else:
-        lat = build_latents(a.model, a.latent, a.train_sequences, a.val_sequences, a.frames, a.workers)
+        lat = build_latents(a.model, a.latent, a.train_sequences, a.val_sequences, a.frames, a.workers, synth)
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             np.savez(cache, **lat)

@@ -26,6 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import strip_invariant as si
 
+from aecnn.data.synth import parse_override
 from aecnn.data.track import drop_centre
 from aecnn.io import atomic_write_text
 from aecnn.quality import data as qdata
@@ -58,15 +59,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reduce", type=int, default=8, help="components the LSTM reads (default 8, the benchmark's)")
     p.add_argument("--reduce-method", choices=("pca", "pls"), default="pca",
                    help="principal components (the benchmark's) or PLS directions")
+    p.add_argument("--synth", action="append", default=[], metavar="FIELD=VALUE",
+                   help="the generator the cached latents were made with, as strip_invariant.py's --synth; "
+                        "given, it replaces the default (the generator of 21ce71f: " + str(OLD_GENERATOR) + ")")
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
+    try:
+        generator = dict(parse_override(t, exclude=si.FIXED) for t in a.synth) if a.synth else OLD_GENERATOR
+    except ValueError as e:
+        p.error(str(e))
     t0 = time.perf_counter()
     with np.load(a.cache) as z:
         lat = {k: z[k] for k in z.files}
     n_tr, n_va = len(lat["y_train"]), len(lat["y_val"])
     size = {}
     for split, n, seed in (("train", n_tr, 0), ("val", n_va, 1000)):
-        s = qdata.make_split(n, a.frames, si.STRIP, si.CROP, seed=seed, workers=a.workers, **OLD_GENERATOR)["strip"]
+        s = qdata.make_split(n, a.frames, si.STRIP, si.CROP, seed=seed, workers=a.workers, **generator)["strip"]
         if not np.allclose(s.motion, lat[f"motion_{split}"]):
             print(f"the re-rendered {split} strips do not match the cached latents' displacement", file=sys.stderr)
             return 2

@@ -265,3 +265,15 @@ def test_strip_size_check_small(tmp_path, capsys):
     np.savez(cache, **lat)
     assert check.main(args) == 2
     assert "do not match" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("script,args", [("strip_invariant", ["--model", "m.pt"]), ("strip_size_check", ["--cache", "c.npz"]),
+                                         ("seq_repeats", [])])
+def test_synth_overrides_are_checked_before_any_work(script, args, tmp_path, capsys):
+    """--synth names the generator of cached latents or checkpoints: a field the script sets itself, or an
+    unknown one, ends with argparse's message before anything is read or rendered."""
+    mod = _load(script)
+    for bad in ("seed=3", "warp_speed=9"):
+        with pytest.raises(SystemExit) as exc:
+            mod.main([*args, "--synth", bad, "--out", str(tmp_path / "r.json")])
+        assert exc.value.code == 2 and "expected FIELD=VALUE" in capsys.readouterr().err
