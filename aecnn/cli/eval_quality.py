@@ -38,7 +38,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="networks also trained for the same GPU seconds at the reference latent (default v1; "
                    "none: give the flag alone)")
     p.add_argument("--train-budget", type=float, help="seconds of training to fit --images-seen to (default 170)")
-    p.add_argument("--deadline", type=float, help="skip runs that would end after this many seconds")
+    p.add_argument("--deadline", type=float, help="seconds the whole run may take: runs that would end later "
+                   "are skipped, and a training still going near it is stopped, scored and marked 'cut'")
     p.add_argument("--preset", choices=list(PRESETS), help="aecnn preset (default small; --quick: tiny)")
     p.add_argument("--kinds", nargs="+", choices=("crop", "strip"), help="frame kinds (default both)")
     p.add_argument("--methods", nargs="+", help="subset of pca v1 seed aecnn-conv aecnn-spatial")

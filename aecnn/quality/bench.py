@@ -50,6 +50,7 @@ from aecnn.quality.seqstage import sequence_scores
 __all__ = ["KINDS", "METHODS", "NETWORKS", "SECONDS_REFERENCE", "BenchConfig", "Benchmark", "Run", "build_model",
            "plan", "run_benchmark", "strip_images"]
 log = logging.getLogger(__name__)
+SCORE_MARGIN_S = 30.0  # seconds a training leaves before the deadline for its scoring
 SEQ_TIMEOUT_S = 900.0  # longest wait for one sequence-stage fit when no deadline is set
 
 
@@ -278,7 +279,7 @@ class Benchmark:
         images = strip_images(c, n_images) if run.kind == "strip" else n_images
         v = ips.get((run.kind, run.method))
         est = (seconds if run.budget == "seconds" else images / v) if v else 0.0
-        if c.deadline_s is not None and self.elapsed() + est * 1.15 + 5 > c.deadline_s:
+        if c.deadline_s is not None and self.elapsed() + max(est * 1.15 + 5, SCORE_MARGIN_S) > c.deadline_s:
             run.status, run.note = "skipped", f"deadline ({c.deadline_s:.0f} s) before this run"
             log.warning("skip %s: deadline", run.key)
             return
@@ -288,8 +289,10 @@ class Benchmark:
             run.params = sum(p.numel() for p in model.parameters())
             model.to(self.device)
             budget = {"seconds": seconds} if run.budget == "seconds" else {"images": images}
+            # A training that would outlive the deadline stops there and is scored as "cut" (never lost).
+            stop_after = None if c.deadline_s is None else max(0.0, c.deadline_s - SCORE_MARGIN_S - self.elapsed())
             st = train(model, self.train[run.kind], batch=c.batch_size, lr=c.lr, seed=c.train_seed,
-                       warmup_steps=c.warmup_steps, **budget)
+                       warmup_steps=c.warmup_steps, stop_after=stop_after, **budget)
             run.images_seen, run.train_seconds, run.train_ips, run.final_loss, run.loss_curve = (
                 st.images_seen, st.seconds, st.images_per_s, st.final_loss, st.loss_curve)
             rose = loss_rose(st.loss_curve)
@@ -299,6 +302,11 @@ class Benchmark:
             self._score(run, model_codec(model), run.kind)
             self._save_model(run, model)
             run.status = "ok"
+            if st.stopped:  # scored, kept, but not the budget of the other rows: no target reads it
+                run.status = "cut"
+                cut = (f"training stopped at the deadline ({c.deadline_s:.0f} s) after {st.images_seen:,} images, "
+                       "not the budget of the other rows")
+                run.note = "; ".join(filter(None, (run.note, cut)))
             log.info("%s %s L=%d (%s): %d img in %.1f s (%.0f img/s), loss %.2e, val %.2f dB, SSIM %.4f, "
                      "band %.2f dB, real %s dB [%.0f s]", run.kind, run.method, run.latent, run.budget,
                      st.images_seen, st.seconds, st.images_per_s, st.final_loss, run.metrics["psnr"],

@@ -38,6 +38,7 @@ class TrainStats:
     # (images seen at the end of the segment, mean training loss over the segment): a training that
     # diverged or stalled shows here (the means are summed on the device, one sync at the end)
     loss_curve: list[tuple[int, float]] = field(default_factory=list)
+    stopped: bool = False  # stopped by ``stop_after`` before the budget was spent
 
 
 def loss_rose(curve: list[tuple[int, float]], factor: float = 1.5) -> str:
@@ -90,9 +91,14 @@ def _optimizer(model: nn.Module, lr: float, device: torch.device) -> torch.optim
 
 
 def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, seconds: float | None = None,
-          batch: int = 64, lr: float = 2e-3, seed: int = 0, warmup_steps: int = 3) -> TrainStats:
+          batch: int = 64, lr: float = 2e-3, seed: int = 0, warmup_steps: int = 3,
+          stop_after: float | None = None, log_every: float = 60.0) -> TrainStats:
     """Train ``model`` in place on ``frames`` ``(N, H, W)`` uint8 (on the training device) for
     ``images`` images or ``seconds`` seconds (exactly one of them).
+
+    ``stop_after`` (seconds of training, host clock) ends the training early, keeping what it
+    learned, with ``TrainStats.stopped`` set: a deadline for runs that must not outlive their
+    caller. Progress is logged every ``log_every`` seconds, so a log shows how far a training got.
 
     Raises:
         ValueError: if neither or both budgets are given, or a budget is not positive.
@@ -134,10 +140,21 @@ def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, 
     n_steps = 0
     _sync(device)
     t0 = time.perf_counter()
+    next_log, stopped = log_every, False
     while True:
-        progress = n_steps / total_steps if total_steps else (time.perf_counter() - t0) / seconds
+        now = time.perf_counter() - t0
+        progress = n_steps / total_steps if total_steps else now / seconds
         if progress >= 1.0:
             break
+        if stop_after is not None and now >= stop_after:
+            stopped = True
+            log.warning("training stopped after %.0f s (stop_after): %d of %s images", now, n_steps * batch,
+                        f"{images:,}" if images is not None else "?")
+            break
+        if now >= next_log:
+            next_log += log_every
+            log.info("training: %d%s images in %.0f s (%.0f img/s)", n_steps * batch,
+                     f" of {images:,}" if images is not None else "", now, n_steps * batch / max(now, 1e-9))
         for g in opt.param_groups:
             g["lr"] = lr * _lr_factor(progress)
         loss = step(opt, batches.next())
@@ -159,7 +176,7 @@ def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, 
     final = float(torch.stack(losses).mean()) if losses else math.nan
     sums = torch.stack(curve_sums).float().cpu().tolist() if curve_sums else []
     curve = [(end * batch, total / n) for (end, n), total in zip(curve_ends, sums)]
-    return TrainStats(seen, elapsed, seen / max(elapsed, 1e-9), final, curve)
+    return TrainStats(seen, elapsed, seen / max(elapsed, 1e-9), final, curve, stopped)
 
 
 @torch.no_grad()

@@ -41,13 +41,14 @@ def markdown_table(results: dict) -> str:
     lines = [head, "|" + " --- |" * (head.count("|") - 1)]
     for r in _sorted(results["runs"]):
         m, rm = r.get("metrics") or {}, r.get("real_metrics") or {}
-        if r["status"] != "ok":
+        if r["status"] not in ("ok", "cut"):  # a cut training has scores: shown, marked, never a target
             lines.append(f"| {r['kind']} | {r['budget']} | {r['latent']} | {label(r['method'], preset)} | "
                          f"{r['status']}: {r['note']} |" + " |" * 12)
             continue
         gap = m.get("psnr") - rm["psnr"] if rm.get("psnr") is not None and m.get("psnr") is not None else None
         lines.append(
-            f"| {r['kind']} | {r['budget']} | {r['latent']} | {label(r['method'], preset)} | {r['images_seen']:,} | "
+            f"| {r['kind']} | {r['budget']} | {r['latent']} | {label(r['method'], preset)}"
+            f"{' (cut at the deadline)' if r['status'] == 'cut' else ''} | {r['images_seen']:,} | "
             f"{_f(r['train_seconds'], '.1f')} | {_f(r['train_ips'], ',.0f')} | {r['params'] / 1e6:.2f}M | "
             f"{_f(m.get('psnr'))} | {_f(m.get('ssim'), '.4f')} | {_f(m.get('band_psnr'))} | {_f(r['r2_lstm'], '.3f')} | "
             f"{_f(r['r2_ridge'], '.3f')} | {_f(r.get('r2_lstm_pc'), '.3f')} | {_f(rm.get('psnr'))} | "

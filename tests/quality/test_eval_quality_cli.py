@@ -70,6 +70,26 @@ def test_quick_without_real_frames_saving_models(tmp_path):
     assert "crop-v1-L32-images.pt" in notes["v1"]
 
 
+def test_a_training_past_the_deadline_is_cut_scored_and_kept_out_of_the_targets(tmp_path):
+    # --images-seen far beyond what the deadline allows: the training stops SCORE_MARGIN_S before it,
+    # is scored and marked "cut", and the results are written (a device call killed at its limit
+    # returned nothing before this)
+    from aecnn.quality.bench import SCORE_MARGIN_S
+
+    t0 = time.perf_counter()
+    rc = main(["eval-quality", "--quick", "--out", str(tmp_path), "--no-real", "--methods", "pca", "aecnn-spatial",
+               "--kinds", "crop", "--no-figures", "--images-seen", "100000000", "--deadline", str(SCORE_MARGIN_S + 8)])
+    assert rc == 0 and time.perf_counter() - t0 < SCORE_MARGIN_S + 30
+    results = json.loads((tmp_path / "results.json").read_text())
+    run = next(r for r in results["runs"] if r["method"] == "aecnn-spatial" and r["budget"] == "images")
+    assert run["status"] == "cut" and "stopped at the deadline" in run["note"], run
+    assert 0 < run["images_seen"] < 100_000_000 and run["metrics"]["psnr"] > 0
+    table = (tmp_path / "results.md").read_text()
+    assert "(cut at the deadline)" in table
+    targets = table.split("## Targets", 1)[1]
+    assert "aecnn spatial (default)" not in targets  # a cut run is never a target's number
+
+
 def test_bad_arguments_are_reported(tmp_path, capsys):
     rc = main(["eval-quality", "--quick", "--out", str(tmp_path), "--methods", "nope"])
     assert rc == 2

@@ -76,3 +76,22 @@ def test_training_warnings_and_loss_figure(tmp_path):
                     "to 7.00e-05 at the end (400 images)")
     assert loss_figure(results, tmp_path / "loss.png").stat().st_size > 1000
     assert loss_figure({"meta": results["meta"], "runs": results["runs"][:1]}, tmp_path / "none.png") is None
+
+
+def test_train_stops_after_its_time_and_logs_progress(caplog):
+    import logging
+
+    import torch
+
+    from aecnn.quality.loop import train
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(4, 1, 3, padding=1))
+    frames = torch.randint(0, 256, (40, 16, 16), dtype=torch.uint8)
+    with caplog.at_level(logging.INFO, logger="aecnn.quality.loop"):
+        st = train(model, frames, images=8 * 10**7, batch=8, warmup_steps=0, stop_after=0.5, log_every=0.1)
+    assert st.stopped and 8 <= st.images_seen < 8 * 10**7 and st.images_seen % 8 == 0
+    assert st.loss_curve and st.loss_curve[-1][0] == st.images_seen  # the partial curve is kept
+    text = caplog.text
+    assert "training: " in text and "of 80,000,000 images" in text and "stopped after" in text
+    full = train(model, frames, images=8 * 5, batch=8, warmup_steps=0, stop_after=60.0)
+    assert not full.stopped and full.images_seen == 40
