@@ -279,7 +279,7 @@ class Benchmark:
         images = strip_images(c, n_images) if run.kind == "strip" else n_images
         v = ips.get((run.kind, run.method))
         est = (seconds if run.budget == "seconds" else images / v) if v else 0.0
-        if c.deadline_s is not None and self.elapsed() + max(est * 1.15 + 5, SCORE_MARGIN_S) > c.deadline_s:
+        if c.deadline_s is not None and self.elapsed() + max(est * 1.15 + 5, SCORE_MARGIN_S + 5) > c.deadline_s:
             run.status, run.note = "skipped", f"deadline ({c.deadline_s:.0f} s) before this run"
             log.warning("skip %s: deadline", run.key)
             return
