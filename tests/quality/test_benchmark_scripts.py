@@ -1,6 +1,6 @@
 """The benchmark scripts that are not CLI commands (``benchmarks/quality_sweep.py``,
 ``benchmarks/r2_ceiling.py``, ``benchmarks/real_errors.py``, ``crop_motion.py``, ``seq_repeats.py``, ``reduce_auto.py``,
-``synth_gap.py``) still run, on toy sizes on the CPU."""
+``synth_gap.py``, ``seq_figure.py``) still run, on toy sizes on the CPU."""
 from __future__ import annotations
 
 import importlib.util
@@ -277,3 +277,18 @@ def test_synth_overrides_are_checked_before_any_work(script, args, tmp_path, cap
         with pytest.raises(SystemExit) as exc:
             mod.main([*args, "--synth", bad, "--out", str(tmp_path / "r.json")])
         assert exc.value.code == 2 and "expected FIELD=VALUE" in capsys.readouterr().err
+
+
+def test_seq_figure_reads_the_cv_choice_and_refuses_files_without_it(tmp_path):
+    fig = _load("seq_figure")
+    good = {"summary": {"PCA K=4": {"mean": 0.967, "sd": 0.002}, "ae K=2": {"mean": 0.962, "sd": 0.003},
+                        "ae K=4": {"mean": 0.963, "sd": 0.004}},
+            "cv_choice": {"PCA": {"k": 4}, "ae": {"k": 2}}}
+    (tmp_path / "a.json").write_text(json.dumps(good))
+    assert fig.cv_points(tmp_path / "a.json") == {"PCA": (4, 0.967, 0.002), "ae": (2, 0.962, 0.003)}
+    out = tmp_path / "fig.png"
+    assert fig.main(["--json", f"512, principal={tmp_path / 'a.json'}", "--out", str(out)]) == 0
+    assert out.stat().st_size > 1000
+    (tmp_path / "b.json").write_text(json.dumps({"summary": good["summary"]}))
+    with pytest.raises(SystemExit):
+        fig.main(["--json", f"x={tmp_path / 'b.json'}", "--out", str(out)])
