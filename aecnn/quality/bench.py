@@ -89,9 +89,7 @@ class Benchmark:
         self.motion = {k: (train[k].motion, val[k].motion) for k in ("crop", "strip")}
         self.train = {k: torch.from_numpy(train[k].frames).to(self.device) for k in c.kinds}
         self.val = {k: torch.from_numpy(val[k].frames).to(self.device) for k in c.kinds}
-        t_per = c.frames_per_sequence
-        self.keep = sorted({min(i * t_per + j, c.val_sequences * t_per - 1) for i, j in
-                            ((0, 0), (1, t_per // 2), (2, t_per - 1), (3, t_per // 4))})
+        self.keep = qdata.shown_frames(c.val_sequences, c.frames_per_sequence)
         self.samples["val"] = {k: val[k].frames[self.keep] for k in c.kinds}
         real = qdata.load_real_frames(c.real_dir)
         self.real, self.real_region = {}, {}

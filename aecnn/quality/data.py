@@ -77,6 +77,13 @@ def make_split(n_sequences: int, frames_per_sequence: int, strip_size: tuple[int
 # ----------------------------------------------------------------------------- real frames
 
 
+def shown_frames(n_sequences: int, frames_per_sequence: int) -> list[int]:
+    """Indexes of the four validation frames the figures show: frames from the start, middle, end
+    and first quarter of sequences 0-3 (fewer where the split is smaller)."""
+    t, last = frames_per_sequence, n_sequences * frames_per_sequence - 1
+    return sorted({min(i * t + j, last) for i, j in ((0, 0), (1, t // 2), (2, t - 1), (3, t // 4))})
+
+
 def load_real_frames(folder: str | os.PathLike | None) -> tuple[np.ndarray, list[str]] | None:
     """The 8-bit grayscale PNGs of ``folder`` (sorted by name) as ``(N, H, W)`` uint8, or
     ``None`` when the folder is missing or holds none (the real frames are optional)."""

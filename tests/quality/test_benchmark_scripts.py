@@ -292,3 +292,38 @@ def test_seq_figure_reads_the_cv_choice_and_refuses_files_without_it(tmp_path):
     (tmp_path / "b.json").write_text(json.dumps({"summary": good["summary"]}))
     with pytest.raises(SystemExit):
         fig.main(["--json", f"x={tmp_path / 'b.json'}", "--out", str(out)])
+
+
+def test_recon_compare_small(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    from aecnn.checkpoint import save_checkpoint
+    from aecnn.models import create_autoencoder
+
+    real = tmp_path / "real"
+    real.mkdir()
+    frame = np.full((130, 320), 255, np.uint8)
+    frame[60:128, 100:220] = 20
+    Image.fromarray(frame).save(real / "frame_000001.png")
+    ckpt = save_checkpoint(tmp_path / "m.pt", create_autoencoder("tiny", (201, 201), latent_size=32))
+    cmp = _load("recon_compare")
+    out = tmp_path / "fig.png"
+    args = ["--model", f"tiny net={ckpt}", "--pca", "4", "--pca", "2", "--train-sequences", "2", "--val-sequences",
+            "4", "--frames", "4", "--eval-frames", "6", "--real-dir", str(real), "--out", str(out)]
+    assert cmp.main(args) == 0
+    assert out.stat().st_size > 1000
+    res = json.loads(out.with_suffix(".json").read_text())
+    assert [r["name"] for r in res["rows"]] == ["PCA 2", "PCA 4", "tiny net"]
+    assert res["meta"]["eval_frames"] == 6 and res["meta"]["shown"] == [0, 6, 11, 13]
+    pca2, pca4 = res["rows"][0], res["rows"][1]
+    assert pca4["psnr"] > pca2["psnr"]  # more components reconstruct the validation crops better
+    assert all(math.isfinite(r["real_psnr"]) for r in res["rows"])
+    assert "tiny net" in capsys.readouterr().out
+    # no real frames: synthetic rows only; a bad checkpoint: one message, exit 2, no figure
+    assert cmp.main([*args[:-4], "--out", str(tmp_path / "b.png")]) == 0
+    assert "real_psnr" not in json.loads((tmp_path / "b.json").read_text())["rows"][0]
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    assert cmp.main(["--model", f"bad={bad}", "--out", str(tmp_path / "c.png")]) == 2
+    assert not (tmp_path / "c.png").exists() and "bad.pt" in capsys.readouterr().err
