@@ -39,7 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "none: give the flag alone)")
     p.add_argument("--train-budget", type=float, help="seconds of training to fit --images-seen to (default 170)")
     p.add_argument("--deadline", type=float, help="seconds the whole run may take: runs that would end later "
-                   "are skipped, and a training still going near it is stopped, scored and marked 'cut'")
+                   "are skipped, a training still going near it is stopped, scored and marked 'cut', and the wait for "
+                   "sequence-stage fits ends 10 s before it (their LSTM R² left out)")
     p.add_argument("--preset", choices=list(PRESETS), help="aecnn preset (default small; --quick: tiny)")
     p.add_argument("--kinds", nargs="+", choices=("crop", "strip"), help="frame kinds (default both)")
     p.add_argument("--methods", nargs="+", help="subset of pca v1 seed aecnn-conv aecnn-spatial")

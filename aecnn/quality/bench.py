@@ -52,6 +52,7 @@ __all__ = ["KINDS", "METHODS", "NETWORKS", "SECONDS_REFERENCE", "BenchConfig", "
 log = logging.getLogger(__name__)
 SCORE_MARGIN_S = 30.0  # seconds a training leaves before the deadline for its scoring
 SEQ_TIMEOUT_S = 900.0  # longest wait for one sequence-stage fit when no deadline is set
+FINISH_MARGIN_S = 10.0  # seconds before the deadline the wait for sequence-stage fits ends (ridge, writing)
 
 
 class Benchmark:
@@ -344,8 +345,10 @@ class Benchmark:
             fut = self.futures.get(run.key)
             if fut is None:
                 continue
+            # With a deadline the whole run ends by it: a call's hard limit (set just above the
+            # deadline) must not kill the process while it waits for fits, or nothing is written.
             left = SEQ_TIMEOUT_S if self.cfg.deadline_s is None else max(
-                1.0, self.cfg.deadline_s + 30 - self.elapsed())
+                1.0, self.cfg.deadline_s - FINISH_MARGIN_S - self.elapsed())
             try:
                 scores = fut.get(timeout=left)
             except PoolTimeout:
@@ -357,7 +360,7 @@ class Benchmark:
             except Exception as exc:  # noqa: BLE001 - a worker failed: score here instead
                 log.warning("sequence-stage worker failed for %s (%s); scoring in the main process", run.key, exc)
                 saved = self._args_for(run)
-                late = self.cfg.deadline_s is not None and self.elapsed() > self.cfg.deadline_s + 30
+                late = self.cfg.deadline_s is not None and self.elapsed() > self.cfg.deadline_s - FINISH_MARGIN_S
                 scores = sequence_scores(*saved[0], lstm=not late, **saved[1]) if saved is not None else {}
             self._set_scores(run, scores)
         if self.pool:  # unfinished fits are abandoned: end the workers, or exit would wait for them

@@ -192,3 +192,35 @@ def test_seconds_methods_flag(tmp_path):
     assert [(r.method, r.latent, r.budget) for r in plan(cfg)] == [
         ("aecnn-spatial", 128, "images"), ("v1", 128, "images"), ("aecnn-spatial", 2048, "images"),
         ("v1", 2048, "images")]
+
+
+def test_waiting_for_sequence_fits_ends_before_the_deadline():
+    # A device call's hard limit sits just above --deadline; a run still waiting for its LSTM fits
+    # past the deadline was killed there and wrote nothing (2026-12-05, the 2048 run of call 5).
+    import multiprocessing
+
+    import numpy as np
+
+    from aecnn.quality.bench import FINISH_MARGIN_S, Benchmark
+    from aecnn.quality.plan import BenchConfig, Run
+
+    class SlowFit:  # an AsyncResult whose fit never finishes in time
+        def __init__(self):
+            self.timeouts = []
+
+        def get(self, timeout):
+            self.timeouts.append(timeout)
+            raise multiprocessing.TimeoutError
+
+    rng = np.random.default_rng(0)
+    args = (rng.normal(size=(6 * 4, 5)).astype(np.float32), rng.uniform(1, 3, 6), rng.normal(size=(3 * 4, 5)).astype(np.float32),
+            rng.uniform(1, 3, 3), 4, 1, 1)  # latents (frames, L), viscosities per sequence, 4 frames each
+    bench = Benchmark(BenchConfig.quick(deadline_s=100.0, device="cpu"))
+    bench.t_start = time.perf_counter() - 60.0  # 60 s into a 100 s run
+    run = Run("crop", "aecnn-spatial", 32, "images")
+    fut = SlowFit()
+    bench.runs, bench.futures, bench.seq_args, bench.pool = [run], {run.key: fut}, {run.key: (args, {})}, None
+    bench._collect_sequence_scores()
+    assert len(fut.timeouts) == 1 and fut.timeouts[0] <= 100.0 - FINISH_MARGIN_S - 60.0 + 0.5
+    assert "not finished by the deadline" in run.note
+    assert np.isnan(run.r2_lstm) and np.isfinite(run.r2_ridge)  # the ridge fit still scores it
