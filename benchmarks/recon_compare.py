@@ -30,8 +30,6 @@ from aecnn.quality import data as qdata
 from aecnn.quality.loop import evaluate, model_codec
 from aecnn.quality.pca import PCA, pca_codec
 
-FIXED = ("n_sequences", "frames_per_sequence", "strip_size", "crop_size", "seed")
-
 
 def _models(models: list[str]) -> list[tuple[str, tuple]]:
     out = []
@@ -92,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     if not a.model and not a.pca:
         p.error("give at least one --model or --pca")
     try:
-        synth = dict(parse_override(t, exclude=FIXED) for t in a.synth)
+        synth = dict(parse_override(t, exclude=qdata.SPLIT_FIELDS) for t in a.synth)
     except ValueError as e:
         p.error(str(e))
     t0 = time.perf_counter()

@@ -32,9 +32,6 @@ from aecnn.quality.loop import evaluate, model_codec
 from aecnn.quality.pca import PCA, pca_codec
 from aecnn.quality.seqstage import _by_sequence, lstm_r2
 
-#: SynthConfig fields the script sets itself (the benchmark's data sizes and seeds).
-FIXED = ("n_sequences", "frames_per_sequence", "strip_size", "crop_size", "seed")
-
 
 def _fit(job: tuple) -> tuple[str, int, int, float, float]:
     name, k, seed, tr, y_tr, te, y_te, n_extra, epochs, method = job
@@ -80,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
     try:
-        synth = dict(parse_override(t, exclude=FIXED) for t in a.synth)
+        synth = dict(parse_override(t, exclude=qdata.SPLIT_FIELDS) for t in a.synth)
     except ValueError as e:
         p.error(str(e))
     t0 = time.perf_counter()

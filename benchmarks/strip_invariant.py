@@ -47,9 +47,6 @@ from aecnn.quality.pca import PCA, pca_codec
 from aecnn.quality.seqstage import _by_sequence, lstm_r2
 
 STRIP, CROP = (152, 1280), (201, 201)
-#: SynthConfig fields the script sets itself (the benchmark's data sizes and seeds).
-FIXED = ("n_sequences", "frames_per_sequence", "strip_size", "crop_size", "seed")
-
 
 # ----------------------------------------------------------------------------- latents
 
@@ -177,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
     try:
-        synth = dict(parse_override(t, exclude=FIXED) for t in a.synth)
+        synth = dict(parse_override(t, exclude=qdata.SPLIT_FIELDS) for t in a.synth)
     except ValueError as e:
         p.error(str(e))
     torch.set_num_threads(max(1, a.workers))

@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
     try:
-        generator = dict(parse_override(t, exclude=si.FIXED) for t in a.synth) if a.synth else OLD_GENERATOR
+        generator = dict(parse_override(t, exclude=qdata.SPLIT_FIELDS) for t in a.synth) if a.synth else OLD_GENERATOR
     except ValueError as e:
         p.error(str(e))
     t0 = time.perf_counter()

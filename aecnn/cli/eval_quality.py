@@ -64,16 +64,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "`aecnn.checkpoint.load_model` open, V1 as its state_dict")
 
 
-#: SynthConfig fields the benchmark sets itself (``--synth`` may not).
-_SYNTH_FIXED = ("n_sequences", "frames_per_sequence", "strip_size", "crop_size", "seed")
-
-
 def _synth_item(text: str) -> tuple[str, object]:
     """argparse type of ``--synth``: see :func:`aecnn.data.synth.parse_override`."""
     from aecnn.data.synth import parse_override
+    from aecnn.quality.data import SPLIT_FIELDS
 
     try:
-        return parse_override(text, exclude=_SYNTH_FIXED)
+        return parse_override(text, exclude=SPLIT_FIELDS)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 

@@ -47,6 +47,10 @@ def _render(args: tuple[SynthConfig, int]) -> tuple[np.ndarray, np.ndarray, floa
     return seq.strips, seq.crops, float(seq.viscosity), frame_change(origin), frame_change(track_drop(seq.strips))
 
 
+#: SynthConfig fields :func:`make_split` sets itself; a generator variant (``--synth``) may not.
+SPLIT_FIELDS = ("n_sequences", "frames_per_sequence", "strip_size", "crop_size", "seed")
+
+
 def make_split(n_sequences: int, frames_per_sequence: int, strip_size: tuple[int, int],
                crop_size: tuple[int, int], seed: int, workers: int = 0, **synth: object) -> dict[str, SynthSplit]:
     """Render ``n_sequences`` sequences once and return ``{"strip": ..., "crop": ...}``.
