@@ -78,14 +78,14 @@ def make_split(n_sequences: int, frames_per_sequence: int, strip_size: tuple[int
             "crop": SynthSplit(crops, visc, frames_per_sequence, motion)}
 
 
-# ----------------------------------------------------------------------------- real frames
-
-
 def shown_frames(n_sequences: int, frames_per_sequence: int) -> list[int]:
     """Indexes of the four validation frames the figures show: frames from the start, middle, end
     and first quarter of sequences 0-3 (fewer where the split is smaller)."""
     t, last = frames_per_sequence, n_sequences * frames_per_sequence - 1
     return sorted({min(i * t + j, last) for i, j in ((0, 0), (1, t // 2), (2, t - 1), (3, t // 4))})
+
+
+# ----------------------------------------------------------------------------- real frames
 
 
 def load_real_frames(folder: str | os.PathLike | None) -> tuple[np.ndarray, list[str]] | None:
