@@ -68,7 +68,6 @@ def draw(originals: list[tuple[str, np.ndarray]], rows: list[dict], path: str) -
         ax.set_yticks([])
     fig.suptitle("the same crops through each method (PSNR: mean over the validation / real crops)", fontsize=9)
     fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -126,11 +125,16 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         print(f"{name:28s} val {row['psnr']:.2f} dB, band {row['band_psnr']:.2f}"
               + (f", real {row['real_psnr']:.2f}" if "real_psnr" in row else ""), flush=True)
-    draw(originals, rows, a.out)
     meta = {"torch": torch.__version__, "argv": sys.argv, "eval_frames": n_eval, "shown": shown,
             "wall_s": round(time.perf_counter() - t0, 1), "date": time.strftime("%Y-%m-%d")}
-    atomic_write_text(Path(a.out).with_suffix(".json"), json.dumps(
-        {"meta": meta, "rows": [{k: v for k, v in r.items() if k != "recon"} for r in rows]}, indent=1))
+    try:  # the numbers first: they survive a figure that cannot be drawn
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(Path(a.out).with_suffix(".json"), json.dumps(
+            {"meta": meta, "rows": [{k: v for k, v in r.items() if k != "recon"} for r in rows]}, indent=1))
+        draw(originals, rows, a.out)
+    except OSError as e:
+        print(f"error: cannot write {a.out}: {e}", file=sys.stderr)
+        return 2
     print(f"wrote {a.out}")
     return 0
 

@@ -308,7 +308,7 @@ def test_recon_compare_small(tmp_path, capsys):
     Image.fromarray(frame).save(real / "frame_000001.png")
     ckpt = save_checkpoint(tmp_path / "m.pt", create_autoencoder("tiny", (201, 201), latent_size=32))
     cmp = _load("recon_compare")
-    out = tmp_path / "fig.png"
+    out = tmp_path / "new" / "fig.png"  # a folder that does not exist yet
     args = ["--model", f"tiny net={ckpt}", "--pca", "4", "--pca", "2", "--train-sequences", "2", "--val-sequences",
             "4", "--frames", "4", "--eval-frames", "6", "--real-dir", str(real), "--out", str(out)]
     assert cmp.main(args) == 0
@@ -327,3 +327,7 @@ def test_recon_compare_small(tmp_path, capsys):
     bad.write_bytes(b"not a checkpoint")
     assert cmp.main(["--model", f"bad={bad}", "--out", str(tmp_path / "c.png")]) == 2
     assert not (tmp_path / "c.png").exists() and "bad.pt" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("x")  # an output folder that is a file: one message, exit 2
+    assert cmp.main([*args[:-2], "--out", str(blocker / "d.png")]) == 2
+    assert "cannot write" in capsys.readouterr().err
