@@ -14,7 +14,9 @@ strip aecnn checkpoint, and scores, with the same LSTM code, seeds and displacem
 * ``meanmax``: per (channel, row) mean and max over the width, K=0 (32 values);
 * ``fft``: per (channel, row) magnitude of the FFT along the width (all bins), first K PCs;
 * ``recentre``: the grid minus its per-column training mean, cut to ``--window`` columns centred on
-  the column of largest deviation (outside the grid: zero deviation), first K PCs;
+  the column of largest deviation (outside the grid: zero deviation), first K PCs; computed inside the
+  sequence model (``SequenceModelConfig(summary='width-recentre')``, the training mean fitted on each
+  fit's own training sequences), exactly what ``aecnn fit-sequence --latent-summary width-recentre`` fits;
 * ``stats+recentre``: both of the above concatenated, first K PCs.
 
 Every summary is computed from the latent grid alone (no pixels, no tracker), frame by frame.
@@ -45,6 +47,7 @@ from aecnn.quality import data as qdata
 from aecnn.quality.loop import evaluate
 from aecnn.quality.pca import PCA, pca_codec
 from aecnn.quality.seqstage import _by_sequence, lstm_r2
+from aecnn.sequence.model import width_recentre
 
 STRIP, CROP = (152, 1280), (201, 201)
 
@@ -107,16 +110,9 @@ def fft_mag(g: np.ndarray) -> np.ndarray:
 
 def recentre(g: np.ndarray, col_mean: np.ndarray, window: int) -> np.ndarray:
     """Deviation from the per-column training mean, ``window`` columns centred on the column whose
-    deviation (L2 over channels and rows) is largest; columns beyond the grid are zero deviation."""
-    d = g - col_mean
-    n, c, h, w = d.shape
-    centre = np.sqrt((d ** 2).sum((1, 2))).argmax(-1)  # (N,)
-    half = window // 2
-    pad = np.zeros((n, c, h, w + 2 * half), np.float32)
-    pad[..., half:half + w] = d
-    idx = centre[:, None] + np.arange(window)[None, :]  # into the padded grid
-    out = np.take_along_axis(pad, np.broadcast_to(idx[:, None, None, :], (n, c, h, window)), -1)
-    return out.reshape(n, -1)
+    deviation (L2 over channels and rows) is largest; columns beyond the grid are zero deviation
+    (``aecnn.sequence.model.width_recentre``, what ``fit-sequence --latent-summary width-recentre`` reads)."""
+    return width_recentre(torch.from_numpy(np.ascontiguousarray(g - col_mean)), window).reshape(len(g), -1).numpy()
 
 
 def features(name: str, g_tr: np.ndarray, g_va: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -141,10 +137,11 @@ def features(name: str, g_tr: np.ndarray, g_va: np.ndarray, window: int) -> tupl
 
 
 def _fit(job: tuple) -> tuple[dict, float, float]:
-    tag, tr, y_tr, te, y_te, k, n_extra, seed, epochs, method = job
+    tag, tr, y_tr, te, y_te, k, n_extra, seed, epochs, method, summary = job
     t = time.perf_counter()
     torch.set_num_threads(1)
-    r = lstm_r2(tr, y_tr, te, y_te, epochs=epochs, seed=seed, reduce=k, passthrough=n_extra, reduce_method=method)
+    r = lstm_r2(tr, y_tr, te, y_te, epochs=epochs, seed=seed, reduce=k, passthrough=n_extra, reduce_method=method,
+                **summary)
     return tag, r, time.perf_counter() - t
 
 
@@ -202,13 +199,20 @@ def main(argv: list[str] | None = None) -> int:
         ks = [0] if v in ("stats", "meanmax") else a.reduce
         ws = a.window if "recentre" in v else [0]
         settings[("aecnn", v)] = [(k, w) for k in ks for w in ws]
-    data = {}
+    data, summaries, widths = {}, {}, {}
+    grid_shape = tuple(int(v) for v in lat["grid_train"].shape[1:])
     for (space, v), cands in settings.items():
         for k, w in cands:
+            summaries[(space, v, k, w)] = {}
             if space == "PCA":
                 ftr, fva = lat["pca_train"], lat["pca_val"]
+            elif v == "recentre":  # inside the sequence model, as fit-sequence --latent-summary width-recentre
+                ftr, fva = features("grid", lat["grid_train"], lat["grid_val"], w)
+                summaries[(space, v, k, w)] = {"summary": "width-recentre", "grid": grid_shape, "summary_window": w}
             else:
                 ftr, fva = features("grid" if v == "base" else v, lat["grid_train"], lat["grid_val"], w)
+            n_in = ftr.shape[1] if v != "recentre" else grid_shape[0] * grid_shape[1] * w
+            widths[(space, v, k, w)] = n_in + n_extra  # values per frame the reduction reads + displacement
             tr = _by_sequence(np.concatenate([ftr, m_tr], 1).astype(np.float32), a.frames)
             te = _by_sequence(np.concatenate([fva, m_va], 1).astype(np.float32), a.frames)
             data[(space, v, k, w)] = (tr, te)
@@ -216,12 +220,13 @@ def main(argv: list[str] | None = None) -> int:
     folds = np.array_split(np.random.default_rng(0).permutation(a.train_sequences), a.cv_folds)
     for (space, v, k, w), (tr, te) in data.items():
         for s in a.seeds:
-            jobs.append(((space, v, k, w, "heldout", s), tr, y_tr, te, y_va, k, n_extra, s, a.epochs, a.reduce_method))
+            jobs.append(((space, v, k, w, "heldout", s), tr, y_tr, te, y_va, k, n_extra, s, a.epochs, a.reduce_method,
+                         summaries[(space, v, k, w)]))
         if len(settings[(space, v)]) > 1:  # only a choice to make needs the CV
             for f, held in enumerate(folds):
                 fit = np.setdiff1d(np.arange(len(tr)), held)
                 jobs.append(((space, v, k, w, f"cv{f}", 0), tr[fit], y_tr[fit], tr[held], y_tr[held], k, n_extra,
-                             0, a.epochs, a.reduce_method))
+                             0, a.epochs, a.reduce_method, summaries[(space, v, k, w)]))
     print(f"{len(jobs)} LSTM fits", flush=True)
     rows = []
     pool = mp.get_context("spawn").Pool(a.workers) if a.workers > 1 else None
@@ -229,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         for tag, r, secs in (pool.imap_unordered(_fit, jobs) if pool else map(_fit, jobs)):
             space, v, k, w, split, s = tag
             rows.append({"latents": space, "variant": v, "reduce": k, "window": w, "split": split, "seed": s, "r2": r,
-                         "width": int(data[(space, v, k, w)][0].shape[-1])})
+                         "width": widths[(space, v, k, w)]})
             print(f"{space:5s} {v:15s} K={k:2d} win={w:2d} {split:7s} seed {s}: R² {r:.4f} ({secs:.0f} s)", flush=True)
     finally:
         if pool is not None:
@@ -250,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
             h = held(space, v, k, w)
             candidates[f"{space} {v} K={k} win={w}"] = {"cv_r2": cv[(k, w)], "mean": float(h.mean()),
                                                        "sd": float(h.std(ddof=1)) if len(h) > 1 else None,
-                                                       "n": len(h), "width": int(data[(space, v, k, w)][0].shape[-1])}
+                                                       "n": len(h), "width": widths[(space, v, k, w)]}
         k, w = max(cv, key=lambda kw: cv[kw]) if len(cands) > 1 else cands[0]
         h = held(space, v, k, w)
         summary[f"{space} {v}"] = {"reduce": k, "window": w, "mean": float(h.mean()),

@@ -24,7 +24,7 @@ from aecnn.cli.errors import CLIError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from aecnn.sequence.model import HEADS
+    from aecnn.sequence.model import HEADS, SUMMARIES
 
     p.add_argument("latents", metavar="LATENTS", help="latent file from `aecnn embed` (.npz, .h5, .pt)")
     p.add_argument("targets", metavar="TARGETS.csv", help="CSV with a sequence column and a target column")
@@ -64,10 +64,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="components --reduce keeps: pca (largest variance of the latents; default) or pls (partial "
                         "least squares: the directions along which the latents co-vary with the target, fitted "
                         "on the training sequences; needs scikit-learn)")
-    g.add_argument("--latent-summary", choices=("none", "width-fft"), default="none",
-                   help="width-fft: replace a spatial (C, h, w) latent by the magnitude of its Fourier transform "
-                        "along the width, so a drop sliding along a strip does not move between values "
-                        "(strips; the grid shape is read from the latent file). Default none")
+    g.add_argument("--latent-summary", choices=SUMMARIES, default="none",
+                   help="strips, spatial (C, h, w) latents (the grid shape is read from the latent file), so a drop "
+                        "sliding along the strip does not move between values. width-fft: the magnitude of the "
+                        "latent's Fourier transform along the width; width-recentre: the latent minus its "
+                        "per-column training mean, cut to --summary-window columns centred on the column that "
+                        "deviates most (the drop). Default none")
+    g.add_argument("--summary-window", type=int, default=9, metavar="COLUMNS",
+                   help="columns width-recentre keeps (default 9)")
     g.add_argument("--dropout", type=float, default=0.1)
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=int, default=60)
@@ -152,7 +156,10 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError("--frame-value-columns needs --frame-features FRAMES.csv (the table they are read from)")
     grid = _summary_grid(args.latent_summary, emb)
     # latent values the components are taken from: after the summary, if any
-    n_values = SequenceModelConfig(emb.latent_size, summary=args.latent_summary, grid=grid).n_values
+    if args.summary_window < 1:
+        raise CLIError(f"--summary-window {args.summary_window}: must be at least 1 column")
+    n_values = SequenceModelConfig(emb.latent_size, summary=args.latent_summary, grid=grid,
+                                   summary_window=args.summary_window).n_values
     what = "the summary's values" if grid else "the latent size"
     auto = args.reduce == "auto"
     if auto:  # checked before any fit; the rest in FitConfig
@@ -169,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
                         reduce=0 if auto else args.reduce,
                         passthrough=n_extra if args.reduce or grid else 0,
                         reduce_candidates=args.reduce_candidates if auto else (), summary=args.latent_summary,
-                        grid=grid, reduce_method=args.reduce_method)
+                        grid=grid, reduce_method=args.reduce_method, summary_window=args.summary_window)
     except (TypeError, ValueError) as exc:  # e.g. a candidate K below 1
         raise CLIError(str(exc)) from None
     split = None
@@ -191,7 +198,9 @@ def run(args: argparse.Namespace) -> int:
         extra += f" + {len(args.frame_value_columns)} as they are ({', '.join(args.frame_value_columns)})"
     kind = "PLS" if args.reduce_method == "pls" else "principal"
     if grid:
-        extra += f", latent grid {'x'.join(map(str, grid))} summarised by |FFT| along its width"
+        how_summarised = ("|FFT| along its width" if args.latent_summary == "width-fft" else
+                          f"{args.summary_window} columns re-centred on the drop")
+        extra += f", latent grid {'x'.join(map(str, grid))} summarised by {how_summarised}"
     if auto:
         ks = ", ".join(f"{c['reduce']}" for c in result.reduce_choice)
         extra += f", reduced to K {kind} components chosen by cross-validation on the training sequences: {ks}"

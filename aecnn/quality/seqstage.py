@@ -63,9 +63,11 @@ def ridge_r2(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: n
 
 def lstm_r2(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np.ndarray,
             epochs: int | None = None, seed: int = 0, threads: int = 0, reduce: int = 0, passthrough: int = 0,
-            reduce_method: str = "pca") -> float:
+            reduce_method: str = "pca", summary: str = "none", grid: tuple[int, int, int] | None = None,
+            summary_window: int = 9) -> float:
     """R^2 of the project's LSTM sequence stage (see the module docstring), on the CPU; ``reduce``,
-    ``passthrough`` and ``reduce_method`` as in :class:`aecnn.sequence.SequenceModelConfig`."""
+    ``passthrough``, ``reduce_method``, ``summary``, ``grid`` and ``summary_window`` as in
+    :class:`aecnn.sequence.SequenceModelConfig`."""
     from aecnn.sequence import LatentLSTM, LatentWindows, SequenceModelConfig
 
     if threads:
@@ -82,7 +84,8 @@ def lstm_r2(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np
     torch.manual_seed(seed)
     model = LatentLSTM(SequenceModelConfig(train.shape[-1], cfg["hidden_size"], cfg["num_layers"], cfg["head"],
                                            cfg["projection"], cfg["dropout"], reduce, passthrough,
-                                           reduce_method=reduce_method))
+                                           summary=summary, grid=grid, reduce_method=reduce_method,
+                                           summary_window=summary_window))
     model.set_normalisation(tr.frames(), tr.y, tr.frame_targets())
     x, y, _ = tr.tensors()
     bs = cfg["batch_size"]

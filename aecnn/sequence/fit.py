@@ -55,8 +55,8 @@ class FitConfig:
         reduce_candidates: choose ``reduce`` among these K per split, by ``reduce_folds``-fold
             cross-validation on the split's training sequences (overrides ``reduce``; empty: no choice).
         reduce_folds: inner folds of that choice.
-        summary, grid: a summary of the latent values before the reduction (``'width-fft'`` of a
-            (C, h, w) spatial latent); see :class:`SequenceModelConfig`.
+        summary, grid, summary_window: a summary of the latent values before the reduction
+            (``'width-fft'`` or ``'width-recentre'`` of a (C, h, w) spatial latent); see :class:`SequenceModelConfig`.
         reduce_method: ``'pca'`` (principal components) or ``'pls'`` (partial least squares against the
             target, fitted on the training frames of each fold); see :class:`SequenceModelConfig`.
     """
@@ -83,6 +83,7 @@ class FitConfig:
     summary: str = "none"
     grid: tuple[int, int, int] | None = None
     reduce_method: str = "pca"
+    summary_window: int = 9
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "reduce_candidates", tuple(int(k) for k in self.reduce_candidates))
@@ -241,7 +242,7 @@ def _model_config(latent_size: int, cfg: FitConfig, reduce: int | None = None) -
     """The :class:`SequenceModelConfig` that ``cfg`` fits on ``latent_size`` values per frame."""
     return SequenceModelConfig(latent_size, cfg.hidden_size, cfg.num_layers, cfg.head, cfg.projection, cfg.dropout,
                                cfg.reduce if reduce is None else reduce, cfg.passthrough, cfg.summary, cfg.grid,
-                               cfg.reduce_method)
+                               cfg.reduce_method, cfg.summary_window)
 
 
 def _usable_candidates(sequences: Mapping[str, np.ndarray], cfg: FitConfig) -> list[int]:

@@ -3,7 +3,9 @@
 ::
 
     x (B, T, L) -> [summary 'width-fft': the first L - passthrough values, a (C, h, w) latent grid,
-                    become |rfft| along w, C*h*(w//2+1) values: the same for a drop anywhere along w]
+                    become |rfft| along w, C*h*(w//2+1) values: the same for a drop anywhere along w;
+                    summary 'width-recentre': the grid minus its per-column training mean, cut to
+                    `summary_window` columns centred on the column that deviates most: C*h*window values]
       -> [reduce: first K principal components (or PLS directions) of those values,
                     fitted on the training frames; the last `passthrough` values kept as they are]
       -> standardise (train-set mean/std per value) -> dropout
@@ -24,7 +26,7 @@ import torch
 from torch import nn
 
 HEADS = ("v1", "last")
-SUMMARIES = ("none", "width-fft")
+SUMMARIES = ("none", "width-fft", "width-recentre")
 REDUCE_METHODS = ("pca", "pls")
 
 
@@ -48,7 +50,13 @@ class SequenceModelConfig:
             latent, by the magnitude of their Fourier transform along w. A drop sliding along a strip
             moves between the grid's columns; the magnitude does not follow it (benchmarks/QUALITY.md,
             "Strips with the tracked displacement": R² 0.906 -> 0.936 on synthetic strips).
-        grid: (C, h, w) of the latent values, for ``summary='width-fft'``.
+            ``'width-recentre'``: subtract each grid column's mean over the training frames, then keep
+            ``summary_window`` columns centred on the column whose deviation (L2 over C and h) is largest,
+            i.e. on the drop (columns beyond the grid count as no deviation). The drop's own columns
+            then sit at the same place whatever its position (benchmarks/QUALITY.md, "A strip summary
+            tested on new trainings").
+        grid: (C, h, w) of the latent values, for the ``width-*`` summaries.
+        summary_window: columns kept by ``'width-recentre'`` (odd; at most w + 1 is useful).
         reduce_method: how the ``reduce`` components are found. ``'pca'``: principal components of the
             training frames' latent values (unsupervised). ``'pls'``: partial least squares (PLS1) of
             the training frames' latent values against their sequence's target (Wold et al. 2001,
@@ -68,6 +76,7 @@ class SequenceModelConfig:
     summary: str = "none"
     grid: tuple[int, int, int] | None = None
     reduce_method: str = "pca"
+    summary_window: int = 9
 
     @property
     def n_values(self) -> int:
@@ -75,6 +84,9 @@ class SequenceModelConfig:
         if self.summary == "width-fft":
             c, h, w = self.grid
             return c * h * (w // 2 + 1)
+        if self.summary == "width-recentre":
+            c, h, _ = self.grid
+            return c * h * self.summary_window
         return self.latent_size - self.passthrough
 
     @property
@@ -95,11 +107,13 @@ class SequenceModelConfig:
             raise ValueError(f"unknown summary {self.summary!r}; valid: {', '.join(SUMMARIES)}")
         if self.grid is not None:
             object.__setattr__(self, "grid", tuple(int(v) for v in self.grid))
-        if self.summary == "width-fft":
+        if self.summary != "none":
             n = self.latent_size - self.passthrough
             if self.grid is None or len(self.grid) != 3 or min(self.grid) < 1 or math.prod(self.grid) != n:
-                raise ValueError(f"summary 'width-fft' needs grid = (C, h, w) of the {n} latent values, "
+                raise ValueError(f"summary {self.summary!r} needs grid = (C, h, w) of the {n} latent values, "
                                  f"got {self.grid}")
+        if self.summary_window < 1:
+            raise ValueError(f"summary_window must be >= 1, got {self.summary_window}")
         if self.reduce_method not in REDUCE_METHODS:
             raise ValueError(f"unknown reduce_method {self.reduce_method!r}; valid: {', '.join(REDUCE_METHODS)}")
         if not 0 <= self.reduce <= self.n_values:
@@ -117,6 +131,8 @@ class LatentLSTM(nn.Module):
         super().__init__()
         cfg = self.config = config or SequenceModelConfig(**kwargs)
         width = cfg.input_width
+        if cfg.summary == "width-recentre":
+            self.register_buffer("col_mean", torch.zeros(cfg.grid))
         if cfg.reduce:
             self.register_buffer("pc_mean", torch.zeros(cfg.n_values))
             self.register_buffer("pc_components", torch.zeros(cfg.n_values, cfg.reduce))
@@ -135,7 +151,11 @@ class LatentLSTM(nn.Module):
         ``reduce``, first the components of the frames' latent values: principal axes (float64
         covariance), or with ``reduce_method='pls'`` the PLS directions against ``frame_y (N,)``, each
         frame's target."""
-        frames, y = self._summarise(frames.float()), y.float()
+        frames, y = frames.float(), y.float()
+        if self.config.summary == "width-recentre":
+            n = self.config.latent_size - self.config.passthrough
+            self.col_mean.copy_(frames[:, :n].double().mean(0).reshape(self.config.grid).float())
+        frames = self._summarise(frames)
         if self.config.reduce:
             lat = frames[:, :self.pc_mean.numel()].double()
             mean = lat.mean(0)
@@ -165,8 +185,11 @@ class LatentLSTM(nn.Module):
             return x
         n = self.config.latent_size - self.config.passthrough
         grid = x[..., :n].reshape(*x.shape[:-1], *self.config.grid)
-        mag = torch.fft.rfft(grid, dim=-1).abs().flatten(-3)
-        return torch.cat([mag, x[..., n:]], dim=-1)
+        if self.config.summary == "width-fft":
+            values = torch.fft.rfft(grid, dim=-1).abs().flatten(-3)
+        else:
+            values = width_recentre(grid - self.col_mean, self.config.summary_window).flatten(-3)
+        return torch.cat([values, x[..., n:]], dim=-1)
 
     def _reduce(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., L)`` -> ``(..., reduce + passthrough)``: components of the latent values, then the rest."""
@@ -198,6 +221,19 @@ class LatentLSTM(nn.Module):
         return cls(SequenceModelConfig(**config))
 
 
+def width_recentre(deviation: torch.Tensor, window: int) -> torch.Tensor:
+    """``(..., C, h, w)`` -> ``(..., C, h, window)``: the ``window`` columns of ``deviation`` (a latent grid
+    minus its per-column mean) centred on the column whose deviation, L2 over C and h, is largest;
+    columns beyond the grid are zeros (no deviation). Ties go to the leftmost column."""
+    *lead, c, h, _ = deviation.shape
+    half = window // 2
+    centre = deviation.pow(2).sum((-3, -2)).argmax(-1)  # (...,)
+    padded = torch.nn.functional.pad(deviation, (half, window - 1 - half))
+    idx = centre[..., None] + torch.arange(window, device=deviation.device)  # into the padded columns
+    idx = idx[..., None, None, :].expand(*lead, c, h, window)
+    return padded.gather(-1, idx)
+
+
 def _pls_rotations(x: torch.Tensor, y: torch.Tensor, k: int) -> torch.Tensor:
     """``(D, k)`` PLS1 x-rotations of centred ``x (N, D)`` against ``y (N,)``: scores = x @ rotations,
     as scikit-learn's ``PLSRegression(k, scale=False).transform``."""
@@ -211,4 +247,4 @@ def _pls_rotations(x: torch.Tensor, y: torch.Tensor, k: int) -> torch.Tensor:
     return torch.cat([rot, rot.new_zeros(rot.shape[0], k - n)], 1)
 
 
-__all__ = ["HEADS", "REDUCE_METHODS", "SUMMARIES", "LatentLSTM", "SequenceModelConfig"]
+__all__ = ["HEADS", "REDUCE_METHODS", "SUMMARIES", "LatentLSTM", "SequenceModelConfig", "width_recentre"]

@@ -174,11 +174,13 @@ def test_strip_invariant_small(tmp_path):
     study = _load("strip_invariant")
     out = tmp_path / "s.json"
     assert study.main(["--model", str(ckpt), "--latent", "8", "--seeds", "0", "--variants", "fft", "meanmax",
-                       "--reduce", "2", "4", "--train-sequences", "8", "--val-sequences", "4", "--frames", "8",
+                       "recentre", "--window", "3", "--reduce", "2", "4", "--train-sequences", "8", "--val-sequences", "4", "--frames", "8",
                        "--epochs", "2", "--workers", "1", "--cv-folds", "2", "--out", str(out),
                        "--cache", str(tmp_path / "lat.npz")]) == 0
     res = json.loads(out.read_text())
-    assert set(res["summary"]) == {"PCA base", "aecnn base", "aecnn fft", "aecnn meanmax"}
+    assert set(res["summary"]) == {"PCA base", "aecnn base", "aecnn fft", "aecnn meanmax", "aecnn recentre"}
+    grid = res["meta"]["grid_shape"]  # the re-centred summary is made inside the sequence model: C*h*3 values
+    assert res["candidates"]["aecnn recentre K=2 win=3"]["width"] == grid[0] * grid[1] * 3 + 2
     assert res["summary"]["aecnn fft"]["chosen_by"].startswith("2-fold CV")  # K chosen on training sequences
     assert all(math.isfinite(s["mean"]) for s in res["summary"].values())
     # PLS components, and K of the base rows chosen too (the latents come from the cache)

@@ -236,6 +236,49 @@ def test_width_fft_summary_ignores_where_along_the_width():
         SequenceModelConfig(50, summary="fft")
 
 
+def test_width_recentre_follows_the_drop_along_the_width():
+    import torch
+
+    from aecnn.sequence.model import LatentLSTM, SequenceModelConfig, width_recentre
+
+    dev = torch.zeros(2, 3, 1, 12)  # (N, C, h, w) deviation from the column means
+    dev[0, :, :, 6] = torch.tensor([3.0, 1.0, 2.0])[:, None]  # the drop's column, mid-grid
+    dev[0, :, :, 5] = 1.0
+    dev[1, :, :, 0] = 4.0  # at the left edge: the window reaches beyond the grid
+    out = width_recentre(dev, 5)
+    assert out.shape == (2, 3, 1, 5)
+    assert torch.equal(out[0, :, 0, 2], torch.tensor([3.0, 1.0, 2.0])) and torch.equal(out[0, :, 0, 1], torch.ones(3))
+    assert torch.equal(out[1, :, 0], torch.tensor([[0.0, 0.0, 4.0, 0.0, 0.0]] * 3))  # zeros beyond the edge
+    assert torch.equal(width_recentre(dev.roll(3, -1)[:1], 5), out[:1])  # moved along the width: the same values
+    assert width_recentre(dev, 4).shape == (2, 3, 1, 4)  # an even window: one column more on the left
+
+    cfg = SequenceModelConfig(2 * 1 * 16 + 2, reduce=3, passthrough=2, summary="width-recentre", grid=(2, 1, 16),
+                              summary_window=5)
+    assert cfg.n_values == 2 * 1 * 5 and cfg.input_width == 5
+    seqs, targets = _sliding_blobs(n_seq=8)
+    x = torch.from_numpy(np.stack(list(seqs.values())))  # (8, 16, 32)
+    x = torch.cat([x, torch.randn(8, 16, 2)], dim=-1)
+    model = LatentLSTM(cfg).eval()
+    model.set_normalisation(x.reshape(-1, 34), torch.tensor(list(targets.values())))
+    assert torch.allclose(model.col_mean, x[..., :32].reshape(-1, 2, 1, 16).mean(0), atol=1e-6)
+    assert "col_mean" in model.state_dict()  # saved with the model: a loaded one takes raw latents
+    blob = torch.zeros(1, 4, 2, 1, 16)
+    blob[..., 0, 0, 5:8] = torch.tensor([0.5, 2.0, 0.5])
+    blob[..., 1, 0, 5:8] = 1.0
+
+    def frames(g: torch.Tensor) -> torch.Tensor:
+        g = g + model.col_mean  # a deviation that is only the blob
+        return torch.cat([g.reshape(1, 4, 32), torch.ones(1, 4, 2)], dim=-1)
+
+    with torch.no_grad():
+        assert torch.allclose(model(frames(blob.roll(4, -1))), model(frames(blob)), atol=1e-6)
+        assert not torch.allclose(model(frames(blob * 2)), model(frames(blob)), atol=1e-3)
+    with pytest.raises(ValueError, match="summary_window"):
+        SequenceModelConfig(34, passthrough=2, summary="width-recentre", grid=(2, 1, 16), summary_window=0)
+    with pytest.raises(ValueError, match="grid"):
+        SequenceModelConfig(34, passthrough=2, summary="width-recentre", grid=(2, 1, 15))
+
+
 def test_fit_sequence_cli_width_fft_summary(tmp_path, capsys):
     seqs, targets = _sliding_blobs()
     names = [n for n in seqs for _ in range(len(seqs[n]))]
@@ -271,3 +314,15 @@ def test_fit_sequence_cli_width_fft_summary(tmp_path, capsys):
     flat = save_embeddings(tmp_path / "flat.npz", stacked, names, frames, meta={"latent_shape": [32]})
     assert main(["fit-sequence", str(flat), str(csv_path), "--latent-summary", "width-fft", "--no-progress"]) == 2
     assert "spatial (C, h, w) grid" in capsys.readouterr().err
+    # the re-centred summary: the blob's window wherever it is, saved with its column means
+    out = tmp_path / "recentre"
+    assert main([*common, "--latent-summary", "width-recentre", "--summary-window", "5", "--out", str(out)]) == 0
+    assert "latent grid 2x1x16 summarised by 5 columns re-centred on the drop" in capsys.readouterr().out
+    assert json.loads((out / "results.json").read_text())["r2"] > 0.9
+    model = load_sequence_model(out / "sequence_model.pt")
+    assert model.config.summary == "width-recentre" and model.config.summary_window == 5
+    assert float(model.col_mean.abs().sum()) > 0  # the training frames' column means, reloaded
+    assert main([*common, "--latent-summary", "width-recentre", "--summary-window", "5", "--reduce", "11"]) == 2
+    assert "--reduce 11: must be between 1 and the summary's values (10)" in capsys.readouterr().err
+    assert main([*common, "--latent-summary", "width-recentre", "--summary-window", "0"]) == 2
+    assert "--summary-window 0: must be at least 1 column" in capsys.readouterr().err
