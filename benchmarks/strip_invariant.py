@@ -56,21 +56,24 @@ STRIP, CROP = (152, 1280), (201, 201)
 
 @torch.no_grad()
 def _grids(model: torch.nn.Module, frames: np.ndarray, batch: int = 16) -> np.ndarray:
-    """``(N, c, gh, gw)`` float32 native latent grids (``model.Embedding``) of uint8 ``(N, H, W)``."""
+    """``(N, c, gh, gw)`` float32 native latent grids (``model.Embedding``) of uint8 ``(N, H, W)``, on the
+    model's device."""
     model.eval()
+    dev = next(model.parameters()).device
     out = []
     for b in range(0, len(frames), batch):
-        x = torch.from_numpy(frames[b:b + batch]).unsqueeze(1).float().mul_(1.0 / 255.0)
-        out.append(model.Embedding(x).float().numpy())
+        x = torch.from_numpy(frames[b:b + batch]).to(dev).unsqueeze(1).float().mul_(1.0 / 255.0)
+        out.append(model.Embedding(x).float().cpu().numpy())
         if (b // batch) % 64 == 0:
             print(f"  encoded {b + len(x)}/{len(frames)}", flush=True)
     return np.concatenate(out)
 
 
 def build_latents(model_path: str, latent: int, n_train: int, n_val: int, frames: int, workers: int,
-                  synth: dict | None = None) -> dict:
+                  synth: dict | None = None, device: str = "cpu") -> dict:
     """Render the benchmark's strips (``synth``: further SynthConfig fields, the checkpoint's generator),
-    fit PCA on the training frames, encode both splits."""
+    fit PCA on the training frames, encode both splits (on ``device``; TF32 off, float32 as on the CPU)."""
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
     t = time.perf_counter()
     synth = synth or {}
     train = qdata.make_split(n_train, frames, STRIP, CROP, seed=0, workers=workers, **synth)["strip"]
@@ -79,7 +82,7 @@ def build_latents(model_path: str, latent: int, n_train: int, n_val: int, frames
     out = {"y_train": train.viscosity, "y_val": val.viscosity,
            "motion_train": train.motion, "motion_val": val.motion}
     t = time.perf_counter()
-    tr_f, va_f = torch.from_numpy(train.frames), torch.from_numpy(val.frames)
+    tr_f, va_f = torch.from_numpy(train.frames).to(device), torch.from_numpy(val.frames).to(device)
     pca = PCA(latent).fit(tr_f)
     codec = pca_codec(pca, latent)  # as aecnn.quality.bench._run_pca at this latent
     out["pca_train"] = evaluate(codec, tr_f, decode=False, batch=64).latents
@@ -87,7 +90,7 @@ def build_latents(model_path: str, latent: int, n_train: int, n_val: int, frames
     del pca, codec, tr_f, va_f
     print(f"PCA latents in {time.perf_counter() - t:.0f} s", flush=True)
     t = time.perf_counter()
-    model = load_model(model_path)
+    model = load_model(model_path).to(device)
     out["grid_train"] = _grids(model, train.frames)
     out["grid_val"] = _grids(model, val.frames)
     print(f"aecnn grids {out['grid_train'].shape} in {time.perf_counter() - t:.0f} s", flush=True)
@@ -167,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cv-folds", type=int, default=4, help="folds of the training sequences choosing K / window")
     p.add_argument("--synth", action="append", default=[], metavar="FIELD=VALUE",
                    help="SynthConfig field of the strips, as the benchmark's --synth (the checkpoint's generator)")
+    p.add_argument("--device", default="cpu", help="where the PCA fit and the encoding run (the fits: CPU)")
     p.add_argument("--cache", default=None, help="npz of the latents: written on the first run, read on later ones")
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
@@ -182,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
             lat = {k: z[k] for k in z.files}
         print(f"latents read from {cache}", flush=True)
     else:
-        lat = build_latents(a.model, a.latent, a.train_sequences, a.val_sequences, a.frames, a.workers, synth)
+        lat = build_latents(a.model, a.latent, a.train_sequences, a.val_sequences, a.frames, a.workers, synth,
+                            a.device)
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             np.savez(cache, **lat)
