@@ -4,6 +4,9 @@
 # trainings not seen when the summary was chosen, and a fourth 512 crop training (seed 8). Three processes at
 # once (training limit TRAIN_LIMIT s); then, on the same machine, strip_invariant.py on both strip checkpoints
 # (the protocol in benchmarks/QUALITY.md; encoding on the GPU, LSTM fits on 7 CPU cores each).
+# As run (H100, commit d98aa3e's tree plus this script): every training was cut at 321 s by TRAIN_LIMIT=380
+# (strips at 255 img/s each with three processes on an H100) and the strip scores were killed by LIMIT.
+# For full budgets on an H100 run the strips alone or two at once (TRAIN_LIMIT=LIMIT) and score them on the CPU.
 # Usage on the device (repository root, $OUT set): COMMIT=<HEAD> LIMIT=<s> bash benchmarks/quality_calls/2026-12-05-call8.sh
 set -uo pipefail
 export PYTHONPATH=$PWD:$PWD/.whl/pytorch_msssim-1.0.0-py3-none-any.whl PYTHONUNBUFFERED=1
