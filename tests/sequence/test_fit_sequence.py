@@ -322,6 +322,16 @@ def test_fit_sequence_cli_width_fft_summary(tmp_path, capsys):
     model = load_sequence_model(out / "sequence_model.pt")
     assert model.config.summary == "width-recentre" and model.config.summary_window == 5
     assert float(model.col_mean.abs().sum()) > 0  # the training frames' column means, reloaded
+    # the strips' recipe of the README: re-centred summary, K by CV, PLS components, the tracked displacement
+    out = tmp_path / "recentre_pls"
+    recipe = common[:common.index("--folds")]  # one split (faster), K by CV below
+    assert main([*recipe, "--no-progress", "--latent-summary", "width-recentre", "--summary-window", "5", "--reduce",
+                 "auto", "--reduce-candidates", "2", "4", "--reduce-method", "pls", "--frame-features", str(track),
+                 "--frame-columns", "drop_x", "drop_y", "--out", str(out)]) == 0
+    assert "PLS components chosen by cross-validation" in capsys.readouterr().out
+    model = load_sequence_model(out / "sequence_model.pt")
+    assert model.config.reduce in (2, 4) and model.config.passthrough == 2
+    assert json.loads((out / "results.json").read_text())["r2"] > 0.9
     assert main([*common, "--latent-summary", "width-recentre", "--summary-window", "5", "--reduce", "11"]) == 2
     assert "--reduce 11: must be between 1 and the summary's values (10)" in capsys.readouterr().err
     assert main([*common, "--latent-summary", "width-recentre", "--summary-window", "0"]) == 2
