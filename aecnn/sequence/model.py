@@ -56,7 +56,7 @@ class SequenceModelConfig:
             then sit at the same place whatever its position (benchmarks/QUALITY.md, "A strip summary
             tested on new trainings").
         grid: (C, h, w) of the latent values, for the ``width-*`` summaries.
-        summary_window: columns kept by ``'width-recentre'`` (odd; at most w + 1 is useful).
+        summary_window: columns kept by ``'width-recentre'`` (odd keeps the drop's column in the middle; default 9).
         reduce_method: how the ``reduce`` components are found. ``'pca'``: principal components of the
             training frames' latent values (unsupervised). ``'pls'``: partial least squares (PLS1) of
             the training frames' latent values against their sequence's target (Wold et al. 2001,
