@@ -127,9 +127,7 @@ def features(name: str, g_tr: np.ndarray, g_va: np.ndarray, window: int) -> tupl
         return width_stats(g_tr, ("mean", "max")), width_stats(g_va, ("mean", "max"))
     if name == "fft":
         return fft_mag(g_tr), fft_mag(g_va)
-    col_mean = g_tr.mean(0, keepdims=True)  # training frames only
-    if name == "recentre":
-        return recentre(g_tr, col_mean, window), recentre(g_va, col_mean, window)
+    col_mean = g_tr.mean(0, keepdims=True)  # training frames only ('recentre' alone runs in the sequence model)
     if name == "stats+recentre":
         return (np.concatenate([width_stats(g_tr), recentre(g_tr, col_mean, window)], 1),
                 np.concatenate([width_stats(g_va), recentre(g_va, col_mean, window)], 1))
