@@ -7,7 +7,9 @@ rebuilds the benchmark's crop data (same generator, seeds, 192 training and 64 h
 sequences), takes PCA latents (fitted on the training frames) and the latents of saved aecnn
 checkpoints (``eval-quality --save-models``), and repeats the fit with several seeds for each K.
 It also picks K per latent space by cross-validation on the training sequences alone, so the
-comparison does not rest on a K chosen by looking at the held-out score.
+comparison does not rest on a K chosen by looking at the held-out score. With several K it also
+reports the K-ensemble (per seed, the mean log-prediction of the fits at every K; no choice needed:
+``aecnn fit-sequence --reduce ensemble``) from the same fits.
 
     PYTHONPATH=$PWD python3 benchmarks/seq_repeats.py --model spatial=/tmp/m/crop-aecnn-spatial-L512-images.pt \\
         --seeds 0 1 2 3 4 5 6 7 8 9 --reduce 2 4 8 16 --cache /tmp/latents.npz --out seq_repeats.json
@@ -30,15 +32,16 @@ from aecnn.io import atomic_write_text
 from aecnn.quality import data as qdata
 from aecnn.quality.loop import evaluate, model_codec
 from aecnn.quality.pca import PCA, pca_codec
-from aecnn.quality.seqstage import _by_sequence, lstm_r2
+from aecnn.quality.seqstage import _by_sequence, ensemble_r2, lstm_predict, r2
 
 
-def _fit(job: tuple) -> tuple[str, int, int, float, float]:
+def _fit(job: tuple) -> tuple[str, int, int, float, np.ndarray, float]:
     name, k, seed, tr, y_tr, te, y_te, n_extra, epochs, method = job
     t = time.perf_counter()
     torch.set_num_threads(1)
-    r = lstm_r2(tr, y_tr, te, y_te, epochs=epochs, seed=seed, reduce=k, passthrough=n_extra, reduce_method=method)
-    return name, k, seed, r, time.perf_counter() - t
+    pred = lstm_predict(tr, y_tr, te, y_te, epochs=epochs, seed=seed, reduce=k, passthrough=n_extra,
+                        reduce_method=method)
+    return name, k, seed, r2(y_te, np.exp(pred)), pred, time.perf_counter() - t
 
 
 def _latents(train: np.ndarray, val: np.ndarray, latent: int, models: list[str]) -> dict:
@@ -106,11 +109,12 @@ def main(argv: list[str] | None = None) -> int:
                 fit = np.setdiff1d(np.arange(len(tr)), held)
                 jobs.append((f"{name} cv{f}", k, 0, tr[fit], train.viscosity[fit], tr[held], train.viscosity[held],
                              n_extra, a.epochs, a.reduce_method))
-    rows = []
+    rows, preds = [], {}
     pool = mp.get_context("spawn").Pool(a.workers) if a.workers > 1 else None
     try:
-        for name, k, seed, r, secs in (pool.imap_unordered(_fit, jobs) if pool else map(_fit, jobs)):
+        for name, k, seed, r, pred, secs in (pool.imap_unordered(_fit, jobs) if pool else map(_fit, jobs)):
             rows.append({"latents": name, "reduce": k, "seed": seed, "r2": r})
+            preds[(name, k, seed)] = pred
             print(f"{name:10s} K={k:3d} seed {seed}: R² {r:.4f} ({secs:.0f} s)", flush=True)
     finally:
         if pool is not None:
@@ -126,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
             v = np.array([r["r2"] for r in rows if r["latents"] == name and r["reduce"] == k])
             summary[f"{name} K={k}"] = {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if len(v) > 1 else None,
                                        "min": float(v.min()), "max": float(v.max()), "n": len(v)}
+        if len(a.reduce) > 1:  # the K-ensemble: per seed, the mean log-prediction of the fits at every K
+            v = np.array([ensemble_r2(val.viscosity, [preds[(name, k, s)] for k in a.reduce]) for s in a.seeds])
+            summary[f"{name} K-ensemble"] = {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if len(v) > 1 else None,
+                                             "min": float(v.min()), "max": float(v.max()), "n": len(v)}
     meta = {"torch": torch.__version__, "argv": sys.argv, "wall_s": round(time.perf_counter() - t0, 1),
             "date": time.strftime("%Y-%m-%d")}
     atomic_write_text(a.out, json.dumps({"meta": meta, "summary": summary, "cv_choice": chosen, "rows": rows}, indent=1))

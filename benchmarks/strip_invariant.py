@@ -23,7 +23,9 @@ Every summary is computed from the latent grid alone (no pixels, no tracker), fr
 K for the PC-reduced variants (``--reduce``) and the window (``--window``) are chosen per variant by
 ``--cv-folds``-fold cross-validation on the TRAINING sequences only (LSTM seed 0); the held-out
 R² is then reported for the chosen setting over ``--seeds`` (every candidate's held-out R² is
-also written to the JSON, for the record, but never used to choose).
+also written to the JSON, for the record, but never used to choose). Where several K were fitted, the
+K-ensemble is reported beside the choice: per seed, the mean log-prediction of the fits at every K (at the
+chosen window), which needs no choice (``aecnn fit-sequence --reduce ensemble``).
 
     PYTHONPATH=$PWD python3 benchmarks/strip_invariant.py --model /tmp/m2/strip/strip-aecnn-spatial-L512-images.pt \\
         --cache /tmp/strip_study/latents.npz --seeds 0 1 2 3 4 --out /tmp/strip_study/strip_invariant.json
@@ -46,7 +48,7 @@ from aecnn.io import atomic_write_text
 from aecnn.quality import data as qdata
 from aecnn.quality.loop import evaluate
 from aecnn.quality.pca import PCA, pca_codec
-from aecnn.quality.seqstage import _by_sequence, lstm_r2
+from aecnn.quality.seqstage import _by_sequence, ensemble_r2, lstm_predict, r2
 from aecnn.sequence.model import width_recentre
 
 STRIP, CROP = (152, 1280), (201, 201)
@@ -137,13 +139,13 @@ def features(name: str, g_tr: np.ndarray, g_va: np.ndarray, window: int) -> tupl
 # ----------------------------------------------------------------------------- fits
 
 
-def _fit(job: tuple) -> tuple[dict, float, float]:
+def _fit(job: tuple) -> tuple[dict, float, np.ndarray, float]:
     tag, tr, y_tr, te, y_te, k, n_extra, seed, epochs, method, summary = job
     t = time.perf_counter()
     torch.set_num_threads(1)
-    r = lstm_r2(tr, y_tr, te, y_te, epochs=epochs, seed=seed, reduce=k, passthrough=n_extra, reduce_method=method,
-                **summary)
-    return tag, r, time.perf_counter() - t
+    pred = lstm_predict(tr, y_tr, te, y_te, epochs=epochs, seed=seed, reduce=k, passthrough=n_extra,
+                        reduce_method=method, **summary)
+    return tag, r2(y_te, np.exp(pred)), pred, time.perf_counter() - t
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -231,13 +233,15 @@ def main(argv: list[str] | None = None) -> int:
                 jobs.append(((space, v, k, w, f"cv{f}", 0), tr[fit], y_tr[fit], tr[held], y_tr[held], k, n_extra,
                              0, a.epochs, a.reduce_method, summaries[(space, v, k, w)]))
     print(f"{len(jobs)} LSTM fits", flush=True)
-    rows = []
+    rows, preds = [], {}
     pool = mp.get_context("spawn").Pool(a.workers) if a.workers > 1 else None
     try:
-        for tag, r, secs in (pool.imap_unordered(_fit, jobs) if pool else map(_fit, jobs)):
+        for tag, r, pred, secs in (pool.imap_unordered(_fit, jobs) if pool else map(_fit, jobs)):
             space, v, k, w, split, s = tag
             rows.append({"latents": space, "variant": v, "reduce": k, "window": w, "split": split, "seed": s, "r2": r,
                          "width": widths[(space, v, k, w)]})
+            if split == "heldout":
+                preds[(space, v, k, w, s)] = pred
             print(f"{space:5s} {v:15s} K={k:2d} win={w:2d} {split:7s} seed {s}: R² {r:.4f} ({secs:.0f} s)", flush=True)
     finally:
         if pool is not None:
@@ -266,6 +270,12 @@ def main(argv: list[str] | None = None) -> int:
                                    "max": float(h.max()), "n": len(h), "values": h.tolist(),
                                    "chosen_by": f"{a.cv_folds}-fold CV on training" if len(cands) > 1 else "fixed",
                                    "cv_r2": {f"K={kk} win={ww}": c for (kk, ww), c in cv.items()}}
+        ks = [kk for kk, ww in cands if ww == w]
+        if len(ks) > 1:  # the K-ensemble: mean log-prediction of the fits at every K (at the chosen window)
+            e = np.array([ensemble_r2(y_va, [preds[(space, v, kk, w, s)] for kk in ks]) for s in a.seeds])
+            summary[f"{space} {v}"]["ensemble"] = {"reduce": ks, "window": w, "mean": float(e.mean()),
+                                                   "sd": float(e.std(ddof=1)) if len(e) > 1 else None,
+                                                   "min": float(e.min()), "max": float(e.max()), "values": e.tolist()}
     meta = {"torch": torch.__version__, "argv": sys.argv, "latents_s": round(t_lat, 1),
             "wall_s": round(time.perf_counter() - t0, 1), "date": time.strftime("%Y-%m-%d"),
             "grid_shape": list(lat["grid_train"].shape[1:]), "seeds": a.seeds}
@@ -275,6 +285,10 @@ def main(argv: list[str] | None = None) -> int:
     for key, s in summary.items():
         print(f"{key:22s} K={s['reduce']:2d} win={s['window']:2d}  R² {s['mean']:.4f} ± {s['sd'] or 0:.4f} "
               f"(min {s['min']:.4f}, max {s['max']:.4f}, n {s['n']})  CV {s['cv_r2']}")
+        if "ensemble" in s:
+            e = s["ensemble"]
+            print(f"{key:22s} K-ensemble {e['reduce']} win={e['window']:2d}  R² {e['mean']:.4f} ± {e['sd'] or 0:.4f} "
+                  f"(min {e['min']:.4f}, max {e['max']:.4f})")
     print(f"wall {meta['wall_s']:.0f} s")
     return 0
 

@@ -61,13 +61,26 @@ def ridge_r2(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: n
     return r2(y_test, np.exp(_clip_log(model.predict((fte - fm) / fs), y_train)))
 
 
-def lstm_r2(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np.ndarray,
-            epochs: int | None = None, seed: int = 0, threads: int = 0, reduce: int = 0, passthrough: int = 0,
-            reduce_method: str = "pca", summary: str = "none", grid: tuple[int, int, int] | None = None,
-            summary_window: int = 9) -> float:
-    """R^2 of the project's LSTM sequence stage (see the module docstring), on the CPU; ``reduce``,
-    ``passthrough``, ``reduce_method``, ``summary``, ``grid`` and ``summary_window`` as in
-    :class:`aecnn.sequence.SequenceModelConfig`."""
+def lstm_r2(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np.ndarray, **kw) -> float:
+    """R^2 of the project's LSTM sequence stage (see the module docstring), on the CPU; keywords as
+    :func:`lstm_predict`."""
+    return r2(y_test, np.exp(lstm_predict(train, y_train, test, y_test, **kw)))
+
+
+def ensemble_r2(y_test: np.ndarray, log_preds: list[np.ndarray]) -> float:
+    """R^2 of the mean of several :func:`lstm_predict` outputs (log-viscosity per sequence), e.g. the LSTMs
+    fitted on K = 2, 4 and 8 components: what ``aecnn fit-sequence --reduce ensemble`` predicts."""
+    return r2(y_test, np.exp(np.mean(np.stack(log_preds), 0)))
+
+
+def lstm_predict(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np.ndarray,
+                 epochs: int | None = None, seed: int = 0, threads: int = 0, reduce: int = 0, passthrough: int = 0,
+                 reduce_method: str = "pca", summary: str = "none", grid: tuple[int, int, int] | None = None,
+                 summary_window: int = 9) -> np.ndarray:
+    """log(viscosity) predicted for each test sequence by the LSTM sequence stage fitted on ``train``
+    (clipped to the training range ± 0.5); ``reduce``, ``passthrough``, ``reduce_method``, ``summary``,
+    ``grid`` and ``summary_window`` as in :class:`aecnn.sequence.SequenceModelConfig`. ``y_test`` only
+    labels the test windows (it does not reach the fit)."""
     from aecnn.sequence import LatentLSTM, LatentWindows, SequenceModelConfig
 
     if threads:
@@ -110,7 +123,7 @@ def lstm_r2(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np
     with torch.no_grad():
         pred = model(xt).numpy()
     per_seq = np.array([pred[k.numpy() == i].mean() for i in range(len(te.names))])
-    return r2(y_test, np.exp(_clip_log(per_seq, y_train)))
+    return _clip_log(per_seq, y_train)
 
 
 def sequence_scores(train_latents: np.ndarray, y_train: np.ndarray, test_latents: np.ndarray,

@@ -126,7 +126,7 @@ def test_seq_repeats_small(tmp_path, capsys):
             "--workers", "0", "--cache", str(cache), "--out", str(out)]
     assert rep.main(args) == 0
     res = json.loads(out.read_text())
-    assert set(res["summary"]) == {"PCA K=2", "PCA K=3", "tiny K=2", "tiny K=3"}
+    assert set(res["summary"]) == {"PCA K=2", "PCA K=3", "tiny K=2", "tiny K=3", "PCA K-ensemble", "tiny K-ensemble"}
     assert all(s["n"] == 2 and math.isfinite(s["mean"]) for s in res["summary"].values())
     assert res["cv_choice"]["tiny"]["k"] in (2, 3) and set(res["cv_choice"]["tiny"]["cv_r2"]) == {"2", "3"}
     with np.load(cache) as z:  # the latents were cached: PCA's 6 and the model's 32 values per frame
@@ -183,6 +183,9 @@ def test_strip_invariant_small(tmp_path):
     assert res["candidates"]["aecnn recentre K=2 win=3"]["width"] == grid[0] * grid[1] * 3 + 2
     assert res["summary"]["aecnn fft"]["chosen_by"].startswith("2-fold CV")  # K chosen on training sequences
     assert all(math.isfinite(s["mean"]) for s in res["summary"].values())
+    ens = res["summary"]["aecnn recentre"]["ensemble"]  # K-ensemble over K 2 and 4 at the chosen window
+    assert ens["reduce"] == [2, 4] and ens["window"] == 3 and math.isfinite(ens["mean"]) and len(ens["values"]) == 1
+    assert "ensemble" not in res["summary"]["aecnn meanmax"] and "ensemble" not in res["summary"]["PCA base"]
     # PLS components, and K of the base rows chosen too (the latents come from the cache)
     assert study.main(["--model", str(ckpt), "--latent", "8", "--seeds", "0", "--variants", "fft", "--reduce", "2",
                        "--base-reduce", "2", "4", "--reduce-method", "pls", "--train-sequences", "8",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from aecnn.quality.seqstage import sequence_scores
 
@@ -29,3 +30,20 @@ def test_reduced_lstm_reads_the_extra_columns():
     assert math.isnan(sequence_scores(tr_lat, y_tr, te_lat, y_te, 8, lstm_epochs=1)["r2_lstm_pc"])
     off = sequence_scores(tr_lat, y_tr, te_lat, y_te, 8, lstm=False, reduce=3, train_extra=tr_mot, test_extra=te_mot)
     assert math.isnan(off["r2_lstm"]) and math.isnan(off["r2_lstm_pc"]) and math.isfinite(off["r2_ridge"])
+
+
+def test_lstm_predict_and_ensemble_r2():
+    from aecnn.quality.seqstage import ensemble_r2, lstm_predict, lstm_r2, r2
+
+    tr_lat, tr_mot, y_tr = _data(24, 8, 0)
+    te_lat, te_mot, y_te = _data(8, 8, 1)
+    tr = np.concatenate([tr_lat, tr_mot], 1).reshape(24, 8, -1)
+    te = np.concatenate([te_lat, te_mot], 1).reshape(8, 8, -1)
+    kw = dict(epochs=3, seed=0, reduce=2, passthrough=2)
+    pred = lstm_predict(tr, y_tr, te, y_te, **kw)
+    assert pred.shape == (8,)  # log-viscosity per held-out sequence, within the training range +- 0.5
+    assert np.log(y_tr).min() - 0.5 <= pred.min() and pred.max() <= np.log(y_tr).max() + 0.5
+    assert lstm_r2(tr, y_tr, te, y_te, **kw) == r2(y_te, np.exp(pred))  # the same fit, scored
+    # the ensemble averages log-predictions: errors of opposite sign cancel
+    assert ensemble_r2(y_te, [np.log(y_te) + 0.3, np.log(y_te) - 0.3]) == pytest.approx(1.0)
+    assert ensemble_r2(y_te, [np.log(y_te) + 0.3]) < 1.0
