@@ -8,6 +8,7 @@ speed, which crops centred on it do not show). ``--reduce K`` makes the LSTM rea
 components of the latents (fitted on the training sequences; the frame features stay beside them),
 which generalises better than hundreds of values when there are a few hundred sequences; ``--reduce
 auto`` chooses K among ``--reduce-candidates`` by cross-validation on the training sequences;
+``--reduce ensemble`` fits one LSTM per candidate K and averages their predictions (no choice);
 ``--reduce-method pls`` keeps partial-least-squares directions (those that co-vary with the target)
 instead of principal components. With
 ``--out DIR``: results.json, predictions.csv, pred_vs_true.png and the trained model
@@ -51,14 +52,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--hidden", type=int, default=64, help="LSTM hidden size (default 64)")
     g.add_argument("--layers", type=int, default=1, help="LSTM layers (default 1)")
     g.add_argument("--projection", type=int, default=0, help="linear input projection size (0: none)")
-    g.add_argument("--reduce", type=_reduce_arg, default=0, metavar="K|auto",
+    g.add_argument("--reduce", type=_reduce_arg, default=0, metavar="K|auto|ensemble",
                    help="keep the first K principal components of the latents, fitted on the training "
                         "sequences (0: all values); frame features are kept beside them. With a few hundred "
                         "sequences, a few components generalise better than 512 values. auto: choose K among "
                         "--reduce-candidates by 4-fold cross-validation on the training sequences of each "
-                        "split (5x4 extra fits)")
+                        "split (5x4 extra fits). ensemble: one LSTM per candidate K, their predictions averaged "
+                        "(no choice to make; as many fits as candidates)")
     g.add_argument("--reduce-candidates", type=int, nargs="+", default=[2, 4, 8, 16, 32], metavar="K",
-                   help="the K that --reduce auto tries (default 2 4 8 16 32; those above the latent size "
+                   help="the K that --reduce auto tries or ensemble averages (default 2 4 8 16 32; those above the latent size "
                         "are skipped)")
     g.add_argument("--reduce-method", choices=("pca", "pls"), default="pca",
                    help="components --reduce keeps: pca (largest variance of the latents; default) or pls (partial "
@@ -90,12 +92,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _reduce_arg(text: str) -> int | str:
-    if text.strip().lower() == "auto":
-        return "auto"
+    if text.strip().lower() in ("auto", "ensemble"):
+        return text.strip().lower()
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of components or 'auto', got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number of components, 'auto' or 'ensemble', got {text!r}") from None
 
 
 def _write_outputs(out: Path, result, target: str, meta: dict) -> None:
@@ -161,7 +163,8 @@ def run(args: argparse.Namespace) -> int:
     n_values = SequenceModelConfig(emb.latent_size, summary=args.latent_summary, grid=grid,
                                    summary_window=args.summary_window).n_values
     what = "the summary's values" if grid else "the latent size"
-    auto = args.reduce == "auto"
+    ensemble = args.reduce == "ensemble"
+    auto = args.reduce == "auto" or ensemble
     if auto:  # checked before any fit; the rest in FitConfig
         if min(args.reduce_candidates) > n_values:
             raise CLIError(f"--reduce-candidates {' '.join(map(str, args.reduce_candidates))}: need at least one "
@@ -175,7 +178,8 @@ def run(args: argparse.Namespace) -> int:
                         val_fraction=args.val_fraction, folds=args.folds, seed=args.seed, log_target=args.log_target,
                         reduce=0 if auto else args.reduce,
                         passthrough=n_extra if args.reduce or grid else 0,
-                        reduce_candidates=args.reduce_candidates if auto else (), summary=args.latent_summary,
+                        reduce_candidates=args.reduce_candidates if auto else (), reduce_ensemble=ensemble,
+                        summary=args.latent_summary,
                         grid=grid, reduce_method=args.reduce_method, summary_window=args.summary_window)
     except (TypeError, ValueError) as exc:  # e.g. a candidate K below 1
         raise CLIError(str(exc)) from None
@@ -201,7 +205,10 @@ def run(args: argparse.Namespace) -> int:
         how_summarised = ("|FFT| along its width" if args.latent_summary == "width-fft" else
                           f"{args.summary_window} columns re-centred on the drop")
         extra += f", latent grid {'x'.join(map(str, grid))} summarised by {how_summarised}"
-    if auto:
+    if ensemble:
+        ks = ", ".join(map(str, result.reduce_choice[0]["reduce"])) if result.reduce_choice else ""
+        extra += f", predictions averaged over LSTMs on K = {ks} {kind} components"
+    elif auto:
         ks = ", ".join(f"{c['reduce']}" for c in result.reduce_choice)
         extra += f", reduced to K {kind} components chosen by cross-validation on the training sequences: {ks}"
     elif args.reduce:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from aecnn.sequence.dataset import LatentWindows, match_targets, read_targets, windows_from_embeddings
+from aecnn.sequence.ensemble import LatentLSTMEnsemble
 from aecnn.sequence.fit import (
     FitConfig,
     FitResult,
@@ -29,6 +30,7 @@ __all__ = [
     "FitConfig",
     "FitResult",
     "LatentLSTM",
+    "LatentLSTMEnsemble",
     "LatentWindows",
     "SequenceModelConfig",
     "fit_pca",

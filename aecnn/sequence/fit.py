@@ -13,6 +13,9 @@ inner cross-validation over that split's training sequences only::
 
     training sequences of the split -> inner folds -> R^2 per candidate K -> best K -> fit on all of them
 
+With ``reduce_ensemble`` there is no choice: one LSTM per candidate K is fitted on the split's training
+sequences and their predictions are averaged (:class:`~aecnn.sequence.ensemble.LatentLSTMEnsemble`).
+
 With K folds every sequence is held out once and the metrics are computed on the pooled
 out-of-fold predictions, which is steadier when there are few sequences.
 """
@@ -28,6 +31,7 @@ import numpy as np
 import torch
 
 from aecnn.sequence.dataset import LatentWindows
+from aecnn.sequence.ensemble import LatentLSTMEnsemble
 from aecnn.sequence.model import LatentLSTM, SequenceModelConfig
 
 logger = logging.getLogger(__name__)
@@ -55,6 +59,8 @@ class FitConfig:
         reduce_candidates: choose ``reduce`` among these K per split, by ``reduce_folds``-fold
             cross-validation on the split's training sequences (overrides ``reduce``; empty: no choice).
         reduce_folds: inner folds of that choice.
+        reduce_ensemble: with ``reduce_candidates``, fit one LSTM per candidate K and average their
+            predictions instead of choosing one K (no inner folds; as many fits as candidates).
         summary, grid, summary_window: a summary of the latent values before the reduction
             (``'width-fft'`` or ``'width-recentre'`` of a (C, h, w) spatial latent); see :class:`SequenceModelConfig`.
         reduce_method: ``'pca'`` (principal components) or ``'pls'`` (partial least squares against the
@@ -80,6 +86,7 @@ class FitConfig:
     passthrough: int = 0
     reduce_candidates: tuple[int, ...] = ()
     reduce_folds: int = 4
+    reduce_ensemble: bool = False
     summary: str = "none"
     grid: tuple[int, int, int] | None = None
     reduce_method: str = "pca"
@@ -89,7 +96,9 @@ class FitConfig:
         object.__setattr__(self, "reduce_candidates", tuple(int(k) for k in self.reduce_candidates))
         if any(k < 1 for k in self.reduce_candidates):
             raise ValueError(f"reduce_candidates must be positive, got {self.reduce_candidates}")
-        if self.reduce_candidates and self.reduce_folds < 2:
+        if self.reduce_ensemble and not self.reduce_candidates:
+            raise ValueError("reduce_ensemble averages over reduce_candidates; give at least one candidate K")
+        if self.reduce_candidates and not self.reduce_ensemble and self.reduce_folds < 2:
             raise ValueError(f"reduce_folds must be >= 2 to choose K, got {self.reduce_folds}")
 
 
@@ -117,9 +126,10 @@ class FitResult:
         sequences: one dict per held-out sequence: sequence, fold, true, pred, n_windows.
         n_train_sequences, n_test_sequences: per fold summed (test) / of the last fold (train).
         config: the :class:`FitConfig` as a dict.
-        history: training loss per epoch (last fold).
-        model: the trained model of the last fold.
-        reduce_choice: with ``reduce_candidates``, per split: the chosen K and the inner-CV R^2 of each K.
+        history: training loss per epoch (last fold; with ``reduce_ensemble``, its last member).
+        model: the trained model of the last fold (a :class:`LatentLSTMEnsemble` with ``reduce_ensemble``).
+        reduce_choice: with ``reduce_candidates``, per split: the chosen K and the inner-CV R^2 of each K
+            (with ``reduce_ensemble``: the members' K, ``"ensemble"``).
     """
 
     r2: float
@@ -132,7 +142,7 @@ class FitResult:
     n_test_windows: int
     config: dict
     history: list[float] = field(default_factory=list)
-    model: LatentLSTM | None = field(default=None, repr=False)
+    model: LatentLSTM | LatentLSTMEnsemble | None = field(default=None, repr=False)
     reduce_choice: list[dict] = field(default_factory=list)
 
     def line(self) -> str:
@@ -287,7 +297,7 @@ def choose_reduce(sequences: Mapping[str, np.ndarray], y_fit: Mapping[str, float
 
 
 @torch.no_grad()
-def predict_windows(model: LatentLSTM, ds: LatentWindows, batch_size: int = 256) -> np.ndarray:
+def predict_windows(model: LatentLSTM | LatentLSTMEnsemble, ds: LatentWindows, batch_size: int = 256) -> np.ndarray:
     """Prediction per window of ``ds``, in the model's target units."""
     dev = next(model.parameters()).device
     model.eval()
@@ -343,7 +353,11 @@ def fit_sequence_model(sequences: Mapping[str, np.ndarray], targets: Mapping[str
     win_true: list[np.ndarray] = []
     win_pred: list[np.ndarray] = []
     model, history, n_train, choices = None, [], 0, []
-    n_choice = len(_usable_candidates(sequences, cfg)) * cfg.reduce_folds
+    n_cands = len(_usable_candidates(sequences, cfg))
+    if cfg.reduce_ensemble and n_cands == 0:
+        raise ValueError(f"no candidate K in {cfg.reduce_candidates} is <= the latent values")
+    # epochs per split beyond the final fit: the inner CV's fits, or the ensemble's other members
+    n_choice = n_cands - 1 if cfg.reduce_ensemble else n_cands * cfg.reduce_folds
     bar = tqdm(total=len(splits) * cfg.epochs * (1 + n_choice), desc="fit-sequence", unit="epoch",
                disable=not progress, leave=False)
     for fold, (train_names, test_names) in enumerate(splits):
@@ -353,14 +367,24 @@ def fit_sequence_model(sequences: Mapping[str, np.ndarray], targets: Mapping[str
             raise ValueError(f"fold {fold}: {len(train)} training and {len(test)} held-out windows; "
                              "lower --window or use more sequences")
         fold_cfg = cfg
-        if cfg.reduce_candidates:
-            k, scores = choose_reduce(sequences, y_fit, train.names, cfg, device, bar)
-            choices.append({"fold": fold, "reduce": k, "cv_r2": scores})
-            logger.info("fold %d: K = %d principal components (inner CV R2 %s)", fold, k,
-                        ", ".join(f"{c}: {v:.3f}" for c, v in scores.items()))
-            fold_cfg = replace(cfg, reduce=k)
-        model, history = _train(train, fold_cfg, device)
-        bar.update(cfg.epochs)
+        if cfg.reduce_candidates and cfg.reduce_ensemble:
+            ks = _usable_candidates(sequences, cfg)
+            members = []
+            for k in ks:
+                member, history = _train(train, replace(cfg, reduce=k), device)
+                members.append(member)
+                bar.update(cfg.epochs)
+            model = LatentLSTMEnsemble(members)
+            choices.append({"fold": fold, "reduce": ks, "ensemble": True})
+        else:
+            if cfg.reduce_candidates:
+                k, scores = choose_reduce(sequences, y_fit, train.names, cfg, device, bar)
+                choices.append({"fold": fold, "reduce": k, "cv_r2": scores})
+                logger.info("fold %d: K = %d principal components (inner CV R2 %s)", fold, k,
+                            ", ".join(f"{c}: {v:.3f}" for c, v in scores.items()))
+                fold_cfg = replace(cfg, reduce=k)
+            model, history = _train(train, fold_cfg, device)
+            bar.update(cfg.epochs)
         pred = predict_windows(model, test)
         k = np.array([k for k, _ in test.windows])
         if cfg.log_target:
@@ -402,20 +426,22 @@ def prediction_figure(result: FitResult, target: str = "target", title: str | No
     return fig
 
 
-def save_sequence_model(path: Any, model: LatentLSTM, **extra: Any) -> None:
-    """Save a trained :class:`LatentLSTM` (config + state) atomically; loads with weights_only=True."""
+def save_sequence_model(path: Any, model: LatentLSTM | LatentLSTMEnsemble, **extra: Any) -> None:
+    """Save a trained :class:`LatentLSTM` or :class:`LatentLSTMEnsemble` (config + state) atomically; loads
+    with weights_only=True."""
     from aecnn.checkpoint import atomic_save
 
     atomic_save({"format": "aecnn-sequence-model", "config": model.get_config(),
                  "model": {k: v.cpu() for k, v in model.state_dict().items()}, **extra}, path)
 
 
-def load_sequence_model(path: Any, map_location: str = "cpu") -> LatentLSTM:
+def load_sequence_model(path: Any, map_location: str = "cpu") -> LatentLSTM | LatentLSTMEnsemble:
     """Inverse of :func:`save_sequence_model`."""
     obj = torch.load(path, map_location=map_location, weights_only=True)
     if not isinstance(obj, dict) or obj.get("format") != "aecnn-sequence-model":
         raise ValueError(f"{path} is not an aecnn sequence model")
-    model = LatentLSTM.from_config(obj["config"])
+    cls = LatentLSTMEnsemble if "ensemble" in obj["config"] else LatentLSTM
+    model = cls.from_config(obj["config"])
     model.load_state_dict(obj["model"])
     return model.eval()
 

@@ -39,7 +39,7 @@ def test_lstm_predict_and_ensemble_r2():
     te_lat, te_mot, y_te = _data(8, 8, 1)
     tr = np.concatenate([tr_lat, tr_mot], 1).reshape(24, 8, -1)
     te = np.concatenate([te_lat, te_mot], 1).reshape(8, 8, -1)
-    kw = dict(epochs=3, seed=0, reduce=2, passthrough=2)
+    kw = {"epochs": 3, "seed": 0, "reduce": 2, "passthrough": 2}
     pred = lstm_predict(tr, y_tr, te, y_te, **kw)
     assert pred.shape == (8,)  # log-viscosity per held-out sequence, within the training range +- 0.5
     assert np.log(y_tr).min() - 0.5 <= pred.min() and pred.max() <= np.log(y_tr).max() + 0.5

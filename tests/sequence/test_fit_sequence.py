@@ -187,10 +187,67 @@ def test_fit_sequence_cli_reduce_auto(tmp_path, capsys):
     assert f"chosen by cross-validation on the training sequences: {choice['reduce']}" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exc:  # argparse refuses it
         main([*common, "--reduce", "some"])
-    assert exc.value.code == 2 and "expected a number of components or 'auto'" in capsys.readouterr().err
+    assert exc.value.code == 2 and "expected a number of components, 'auto' or 'ensemble'" in capsys.readouterr().err
     assert main([*common, "--reduce", "auto", "--reduce-candidates", "64"]) == 2
     err = capsys.readouterr().err.strip()
     assert "--reduce-candidates 64" in err and "(8)" in err and len(err.splitlines()) == 1, err
+
+
+def test_reduce_ensemble_averages_one_lstm_per_candidate(tmp_path):
+    """--reduce ensemble: one member per candidate K on the split's training sequences, the prediction is
+    their mean, and the saved model reloads as the same ensemble."""
+    import torch
+
+    from aecnn.sequence import (
+        LatentLSTM,
+        LatentLSTMEnsemble,
+        LatentWindows,
+        predict_windows,
+        save_sequence_model,
+    )
+
+    seqs, targets = _signal_below_a_loud_nuisance(n_seq=16)
+    names = sorted(seqs)
+    split = (names[:12], names[12:])
+    cfg = FitConfig(**{**FAST, "epochs": 4}, reduce_candidates=(1, 2, 64), reduce_ensemble=True, reduce_folds=1)
+    res = fit_sequence_model(seqs, targets, cfg, progress=False, split=split)
+    model = res.model
+    assert isinstance(model, LatentLSTMEnsemble) and model.reduce == [1, 2]  # 64 > the 8 latent values: skipped
+    assert res.reduce_choice == [{"fold": 0, "reduce": [1, 2], "ensemble": True}]
+    test = LatentWindows(seqs, targets, 8, 4, split[1])
+    pred = predict_windows(model, test)
+    members = np.mean([predict_windows(m, test) for m in model.members], 0)
+    np.testing.assert_allclose(pred, members, rtol=1e-6)
+    owner = np.array([k for k, _ in test.windows])
+    per_seq = [float(pred[owner == i].mean()) for i in range(len(test.names))]
+    assert [r["pred"] for r in res.sequences] == pytest.approx(per_seq, rel=1e-6)
+    save_sequence_model(tmp_path / "e.pt", model)
+    again = load_sequence_model(tmp_path / "e.pt")
+    assert isinstance(again, LatentLSTMEnsemble) and again.reduce == [1, 2]
+    np.testing.assert_allclose(predict_windows(again, test), pred, rtol=1e-6)
+    with pytest.raises(ValueError, match="at least one candidate"):
+        FitConfig(reduce_ensemble=True)
+    with pytest.raises(ValueError, match="different latent sizes"):
+        LatentLSTMEnsemble([LatentLSTM(latent_size=4), LatentLSTM(latent_size=5)])
+    with pytest.raises(ValueError, match="at least one member"):
+        LatentLSTMEnsemble([])
+    assert torch.is_tensor(model(torch.zeros(2, 8, 8)))
+
+
+def test_fit_sequence_cli_reduce_ensemble(tmp_path, capsys):
+    seqs, targets = _signal_below_a_loud_nuisance(n_seq=16)
+    names = sorted(seqs)
+    lat = save_embeddings(tmp_path / "lat.npz", np.concatenate([seqs[n] for n in names]),
+                          [n for n in names for _ in range(16)], [i for _ in names for i in range(16)])
+    meta = tmp_path / "meta.csv"
+    meta.write_text("sequence,viscosity\n" + "".join(f"{n},{targets[n]}\n" for n in names))
+    assert main(["fit-sequence", str(lat), str(meta), "--window", "8", "--epochs", "3", "--no-progress",
+                 "--reduce", "ensemble", "--reduce-candidates", "1", "2", "--out", str(tmp_path / "o")]) == 0
+    res = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert res["reduce_choice"] == [{"fold": 0, "reduce": [1, 2], "ensemble": True}]
+    assert res["config"]["reduce_ensemble"] is True
+    assert load_sequence_model(tmp_path / "o" / "sequence_model.pt").reduce == [1, 2]
+    assert "predictions averaged over LSTMs on K = 1, 2 principal components" in capsys.readouterr().out
 
 
 def _sliding_blobs(n_seq: int = 24, t: int = 16, grid=(2, 1, 16), seed: int = 0):
