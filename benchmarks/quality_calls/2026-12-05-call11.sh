@@ -4,7 +4,7 @@
 # not cut (call 8's seeds 2 / 3 were). Two processes at once (TRAIN_LIMIT s); then strip_invariant.py on each
 # checkpoint on the same machine (encoding on the GPU, LSTM fits on 7 CPU cores each), the re-centred variant
 # and the PCA base only. Checkpoints copied back so the CPU can finish a score the limit cuts.
-# Usage on the device (repository root, $OUT set): COMMIT=<HEAD> LIMIT=<s> bash benchmarks/quality_calls/2026-12-06-call11.sh
+# Usage on the device (repository root, $OUT set): COMMIT=<HEAD> LIMIT=<s> bash benchmarks/quality_calls/2026-12-05-call11.sh
 set -uo pipefail
 export PYTHONPATH=$PWD:$PWD/.whl/pytorch_msssim-1.0.0-py3-none-any.whl PYTHONUNBUFFERED=1
 W=/tmp/q11; mkdir -p $W
