@@ -171,13 +171,19 @@ def test_reduce_candidates_are_checked():
         fit_sequence_model(seqs, targets, FitConfig(**FAST, reduce_candidates=(9, 16)), progress=False)
 
 
-def test_fit_sequence_cli_reduce_auto(tmp_path, capsys):
-    seqs, targets = _signal_below_a_loud_nuisance(n_seq=16)
+def _nuisance_files(tmp_path, n_seq: int = 16):
+    """A latent file and a metadata CSV of :func:`_signal_below_a_loud_nuisance` (16 frames a sequence)."""
+    seqs, targets = _signal_below_a_loud_nuisance(n_seq=n_seq)
     names = sorted(seqs)
     lat = save_embeddings(tmp_path / "lat.npz", np.concatenate([seqs[n] for n in names]),
                           [n for n in names for _ in range(16)], [i for _ in names for i in range(16)])
     meta = tmp_path / "meta.csv"
     meta.write_text("sequence,viscosity\n" + "".join(f"{n},{targets[n]}\n" for n in names))
+    return lat, meta
+
+
+def test_fit_sequence_cli_reduce_auto(tmp_path, capsys):
+    lat, meta = _nuisance_files(tmp_path)
     common = ["fit-sequence", str(lat), str(meta), "--window", "8", "--epochs", "5", "--no-progress"]
     assert main([*common, "--reduce", "auto", "--reduce-candidates", "1", "2", "--out", str(tmp_path / "o")]) == 0
     res = json.loads((tmp_path / "o" / "results.json").read_text())
@@ -235,12 +241,7 @@ def test_reduce_ensemble_averages_one_lstm_per_candidate(tmp_path):
 
 
 def test_fit_sequence_cli_reduce_ensemble(tmp_path, capsys):
-    seqs, targets = _signal_below_a_loud_nuisance(n_seq=16)
-    names = sorted(seqs)
-    lat = save_embeddings(tmp_path / "lat.npz", np.concatenate([seqs[n] for n in names]),
-                          [n for n in names for _ in range(16)], [i for _ in names for i in range(16)])
-    meta = tmp_path / "meta.csv"
-    meta.write_text("sequence,viscosity\n" + "".join(f"{n},{targets[n]}\n" for n in names))
+    lat, meta = _nuisance_files(tmp_path)
     assert main(["fit-sequence", str(lat), str(meta), "--window", "8", "--epochs", "3", "--no-progress",
                  "--reduce", "ensemble", "--reduce-candidates", "1", "2", "--out", str(tmp_path / "o")]) == 0
     res = json.loads((tmp_path / "o" / "results.json").read_text())
