@@ -58,7 +58,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "sequences, a few components generalise better than 512 values. auto: choose K among "
                         "--reduce-candidates by 4-fold cross-validation on the training sequences of each "
                         "split (5x4 extra fits). ensemble: one LSTM per candidate K, their predictions averaged "
-                        "(no choice to make; as many fits as candidates)")
+                        "(no choice to make; as many fits as candidates; helps when the candidates are about "
+                        "equally good, hurts when one is clearly worse: benchmarks/QUALITY.md)")
     g.add_argument("--reduce-candidates", type=int, nargs="+", default=[2, 4, 8, 16, 32], metavar="K",
                    help="the K that --reduce auto tries or ensemble averages (default 2 4 8 16 32; those above the latent size "
                         "are skipped)")

@@ -7,10 +7,13 @@
                 -> ...                 --+
 
 With a few hundred training sequences, choosing the number of components K by cross-validation is
-noisy: on the benchmark's crop latents the inner CV's differences between K were within its own
-fold-to-fold spread and it often picked the worst K, while the mean of the members' predictions
-scored above the CV-chosen K on every latent space tried (benchmarks/QUALITY.md, "Ninth session").
-Averaging predictions of models that err differently is ordinary model averaging (e.g. Hastie,
+noisy. When the candidates are about equally good (the benchmark's crop latents, principal components,
+K = 2 / 4 / 8: the inner CV's differences within its own fold-to-fold spread) the mean of the members'
+predictions scored above the CV-chosen K on all six latent spaces tried (exploratory). When one
+candidate is clearly worse (the strips' PLS components, K = 16) the average carries it along and the
+CV's choice wins (the pre-registered test on five strip trainings; benchmarks/QUALITY.md, "Ninth
+session"). So ``--reduce auto`` stays the recommendation; this is an option for candidate lists without a
+bad K. Averaging predictions of models that err differently is ordinary model averaging (e.g. Hastie,
 Tibshirani & Friedman, *The Elements of Statistical Learning*, 2nd ed., §8.8 "Model Averaging and
 Stacking"); the members here differ only in K.
 """
