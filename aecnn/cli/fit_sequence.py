@@ -207,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
                           f"{args.summary_window} columns re-centred on the drop")
         extra += f", latent grid {'x'.join(map(str, grid))} summarised by {how_summarised}"
     if ensemble:
-        ks = ", ".join(map(str, result.reduce_choice[0]["reduce"])) if result.reduce_choice else ""
+        ks = ", ".join(map(str, result.reduce_choice[0]["reduce"]))
         extra += f", predictions averaged over LSTMs on K = {ks} {kind} components"
     elif auto:
         ks = ", ".join(f"{c['reduce']}" for c in result.reduce_choice)

@@ -262,6 +262,15 @@ def _usable_candidates(sequences: Mapping[str, np.ndarray], cfg: FitConfig) -> l
     return [k for k in dict.fromkeys(cfg.reduce_candidates) if k <= n_values]
 
 
+def _checked_candidates(sequences: Mapping[str, np.ndarray], cfg: FitConfig) -> list[int]:
+    """:func:`_usable_candidates`, or ValueError if none is left."""
+    cands = _usable_candidates(sequences, cfg)
+    if not cands:
+        n_values = _model_config(next(iter(sequences.values())).shape[-1], cfg, reduce=0).n_values
+        raise ValueError(f"no candidate K in {cfg.reduce_candidates} is <= the {n_values} latent values")
+    return cands
+
+
 def choose_reduce(sequences: Mapping[str, np.ndarray], y_fit: Mapping[str, float], train_names: list[str],
                   cfg: FitConfig, device: torch.device, bar: Any = None) -> tuple[int, dict[int, float]]:
     """The K of ``cfg.reduce_candidates`` with the best mean R^2 over ``cfg.reduce_folds`` folds of
@@ -272,10 +281,7 @@ def choose_reduce(sequences: Mapping[str, np.ndarray], y_fit: Mapping[str, float
     Raises:
         ValueError: no candidate fits the latent size, or fewer training sequences than folds.
     """
-    cands = _usable_candidates(sequences, cfg)
-    if not cands:
-        n_values = _model_config(next(iter(sequences.values())).shape[-1], cfg, reduce=0).n_values
-        raise ValueError(f"no candidate K in {cfg.reduce_candidates} is <= the {n_values} latent values")
+    cands = _checked_candidates(sequences, cfg)
     if len(train_names) < cfg.reduce_folds:
         raise ValueError(f"choosing K by {cfg.reduce_folds}-fold cross-validation needs at least "
                          f"{cfg.reduce_folds} training sequences, have {len(train_names)}")
@@ -354,10 +360,8 @@ def fit_sequence_model(sequences: Mapping[str, np.ndarray], targets: Mapping[str
     win_pred: list[np.ndarray] = []
     model, history, n_train, choices = None, [], 0, []
     n_cands = len(_usable_candidates(sequences, cfg))
-    if cfg.reduce_ensemble and n_cands == 0:
-        raise ValueError(f"no candidate K in {cfg.reduce_candidates} is <= the latent values")
     # epochs per split beyond the final fit: the inner CV's fits, or the ensemble's other members
-    n_choice = n_cands - 1 if cfg.reduce_ensemble else n_cands * cfg.reduce_folds
+    n_choice = max(0, n_cands - 1) if cfg.reduce_ensemble else n_cands * cfg.reduce_folds
     bar = tqdm(total=len(splits) * cfg.epochs * (1 + n_choice), desc="fit-sequence", unit="epoch",
                disable=not progress, leave=False)
     for fold, (train_names, test_names) in enumerate(splits):
@@ -367,8 +371,8 @@ def fit_sequence_model(sequences: Mapping[str, np.ndarray], targets: Mapping[str
             raise ValueError(f"fold {fold}: {len(train)} training and {len(test)} held-out windows; "
                              "lower --window or use more sequences")
         fold_cfg = cfg
-        if cfg.reduce_candidates and cfg.reduce_ensemble:
-            ks = _usable_candidates(sequences, cfg)
+        if cfg.reduce_ensemble:
+            ks = _checked_candidates(sequences, cfg)
             members = []
             for k in ks:
                 member, history = _train(train, replace(cfg, reduce=k), device)

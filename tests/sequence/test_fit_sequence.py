@@ -233,6 +233,8 @@ def test_reduce_ensemble_averages_one_lstm_per_candidate(tmp_path):
     np.testing.assert_allclose(predict_windows(again, test), pred, rtol=1e-6)
     with pytest.raises(ValueError, match="at least one candidate"):
         FitConfig(reduce_ensemble=True)
+    with pytest.raises(ValueError, match="no candidate K"):
+        fit_sequence_model(seqs, targets, replace(cfg, reduce_candidates=(9, 16)), progress=False, split=split)
     with pytest.raises(ValueError, match="different latent sizes"):
         LatentLSTMEnsemble([LatentLSTM(latent_size=4), LatentLSTM(latent_size=5)])
     with pytest.raises(ValueError, match="at least one member"):

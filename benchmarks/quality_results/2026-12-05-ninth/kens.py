@@ -1,8 +1,20 @@
-"""Exploratory: does averaging the LSTM's predictions over K in {2,4,8} beat choosing K by CV? (aecnn 512 vs PCA)"""
-import json, multiprocessing as mp, sys, time
-import numpy as np, torch
+"""Exploratory: does averaging the LSTM's predictions over K in {2,4,8} beat choosing K by CV? (aecnn 512 vs PCA)
+
+The one-off script of the ninth session, kept as the record of what ran (CPU, from /work/main with
+PYTHONPATH=$PWD, on the latent caches of seq_repeats.py; output kens.log, predictions kens_preds.json);
+only its layout was tidied for the linter afterwards. seq_repeats.py --reduce 2 4 8 now prints the same
+K-ensemble line from its own fits.
+"""
+import json
+import multiprocessing as mp
+import time
+
+import numpy as np
+import torch
+
 from aecnn.quality import data as qdata
 from aecnn.quality.seqstage import _by_sequence, lstm_predict, r2
+
 
 def fit(job):
     name, k, seed, tr, ytr, te, yte, nx = job
@@ -32,7 +44,8 @@ if __name__ == "__main__":
         for i, (name, k, s, pred) in enumerate(pool.imap_unordered(fit, jobs)):
             out[f"{name}|{k}|{s}"] = pred.tolist()
             if i % 20 == 0: print(i, len(jobs), f"{time.time()-t0:.0f}s", flush=True)
-    json.dump({"y": val.viscosity.tolist(), "pred": out}, open("/tmp/s9/kens_preds.json", "w"))
+    with open("/tmp/s9/kens_preds.json", "w") as fh:
+        json.dump({"y": val.viscosity.tolist(), "pred": out}, fh)
     y = val.viscosity
     for name in lat:
         per_k = {k: [r2(y, np.exp(out[f"{name}|{k}|{s}"])) for s in range(10)] for k in (2, 4, 8)}
