@@ -32,7 +32,7 @@ from aecnn.io import atomic_write_text
 from aecnn.quality import data as qdata
 from aecnn.quality.loop import evaluate, model_codec
 from aecnn.quality.pca import PCA, pca_codec
-from aecnn.quality.seqstage import _by_sequence, ensemble_r2, lstm_predict, r2
+from aecnn.quality.seqstage import _by_sequence, ensemble_r2, lstm_predict, r2, spread
 
 
 def _fit(job: tuple) -> tuple[str, int, int, float, np.ndarray, float]:
@@ -128,12 +128,10 @@ def main(argv: list[str] | None = None) -> int:
             chosen[name] = {"cv_r2": cv, "k": max(cv, key=cv.get)}
         for k in a.reduce:
             v = np.array([r["r2"] for r in rows if r["latents"] == name and r["reduce"] == k])
-            summary[f"{name} K={k}"] = {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if len(v) > 1 else None,
-                                       "min": float(v.min()), "max": float(v.max()), "n": len(v)}
+            summary[f"{name} K={k}"] = spread(v)
         if len(a.reduce) > 1:  # the K-ensemble: per seed, the mean log-prediction of the fits at every K
-            v = np.array([ensemble_r2(val.viscosity, [preds[(name, k, s)] for k in a.reduce]) for s in a.seeds])
-            summary[f"{name} K-ensemble"] = {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if len(v) > 1 else None,
-                                             "min": float(v.min()), "max": float(v.max()), "n": len(v)}
+            summary[f"{name} K-ensemble"] = spread([ensemble_r2(val.viscosity, [preds[(name, k, s)] for k in a.reduce])
+                                                    for s in a.seeds])
     meta = {"torch": torch.__version__, "argv": sys.argv, "wall_s": round(time.perf_counter() - t0, 1),
             "date": time.strftime("%Y-%m-%d")}
     atomic_write_text(a.out, json.dumps({"meta": meta, "summary": summary, "cv_choice": chosen, "rows": rows}, indent=1))

@@ -48,7 +48,7 @@ from aecnn.io import atomic_write_text
 from aecnn.quality import data as qdata
 from aecnn.quality.loop import evaluate
 from aecnn.quality.pca import PCA, pca_codec
-from aecnn.quality.seqstage import _by_sequence, ensemble_r2, lstm_predict, r2
+from aecnn.quality.seqstage import _by_sequence, ensemble_r2, lstm_predict, r2, spread
 from aecnn.sequence.model import width_recentre
 
 STRIP, CROP = (152, 1280), (201, 201)
@@ -265,17 +265,13 @@ def main(argv: list[str] | None = None) -> int:
                                                        "n": len(h), "width": widths[(space, v, k, w)]}
         k, w = max(cv, key=lambda kw: cv[kw]) if len(cands) > 1 else cands[0]
         h = held(space, v, k, w)
-        summary[f"{space} {v}"] = {"reduce": k, "window": w, "mean": float(h.mean()),
-                                   "sd": float(h.std(ddof=1)) if len(h) > 1 else None, "min": float(h.min()),
-                                   "max": float(h.max()), "n": len(h), "values": h.tolist(),
+        summary[f"{space} {v}"] = {"reduce": k, "window": w, **spread(h), "values": h.tolist(),
                                    "chosen_by": f"{a.cv_folds}-fold CV on training" if len(cands) > 1 else "fixed",
                                    "cv_r2": {f"K={kk} win={ww}": c for (kk, ww), c in cv.items()}}
         ks = [kk for kk, ww in cands if ww == w]
         if len(ks) > 1:  # the K-ensemble: mean log-prediction of the fits at every K (at the chosen window)
             e = np.array([ensemble_r2(y_va, [preds[(space, v, kk, w, s)] for kk in ks]) for s in a.seeds])
-            summary[f"{space} {v}"]["ensemble"] = {"reduce": ks, "window": w, "mean": float(e.mean()),
-                                                   "sd": float(e.std(ddof=1)) if len(e) > 1 else None,
-                                                   "min": float(e.min()), "max": float(e.max()), "values": e.tolist()}
+            summary[f"{space} {v}"]["ensemble"] = {"reduce": ks, "window": w, **spread(e), "values": e.tolist()}
     meta = {"torch": torch.__version__, "argv": sys.argv, "latents_s": round(t_lat, 1),
             "wall_s": round(time.perf_counter() - t0, 1), "date": time.strftime("%Y-%m-%d"),
             "grid_shape": list(lat["grid_train"].shape[1:]), "seeds": a.seeds}

@@ -31,6 +31,13 @@ def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return math.nan if t.size < 2 or ss == 0 else 1.0 - float(((t - p) ** 2).sum()) / ss
 
 
+def spread(values: np.ndarray) -> dict:
+    """``{"mean", "sd", "min", "max", "n"}`` of repeated scores (``sd`` None for a single one)."""
+    v = np.asarray(values, np.float64)
+    return {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if v.size > 1 else None,
+            "min": float(v.min()), "max": float(v.max()), "n": int(v.size)}
+
+
 def _clip_log(pred_log: np.ndarray, y_train: np.ndarray, margin: float = 0.5) -> np.ndarray:
     """Keep log-predictions within the training targets' range +- ``margin`` (no exp overflow)."""
     lo, hi = np.log(y_train).min() - margin, np.log(y_train).max() + margin
