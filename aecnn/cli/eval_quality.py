@@ -42,6 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "are skipped, a training still going near it is stopped, scored and marked 'cut', and the wait for "
                    "sequence-stage fits ends 10 s before it (their LSTM R² left out)")
     p.add_argument("--preset", choices=list(PRESETS), help="aecnn preset (default small; --quick: tiny)")
+    p.add_argument("--spatial-channels", type=int, help="channels of aecnn's spatial latent (default: the preset's, "
+                   "the fewest that fit: 2 x 16 x 16 at latent 512 on crops; 8 gives 8 x 8 x 8); aecnn-spatial only, "
+                   "so --methods must leave out aecnn-conv and seed")
     p.add_argument("--kinds", nargs="+", choices=("crop", "strip"), help="frame kinds (default both)")
     p.add_argument("--methods", nargs="+", help="subset of pca v1 seed aecnn-conv aecnn-spatial")
     p.add_argument("--train-sequences", type=int, help="synthetic training sequences (default 192)")
@@ -101,9 +104,42 @@ def _config(args: argparse.Namespace):
             SynthConfig(**dict(args.synth))
         except (TypeError, ValueError) as exc:
             raise CLIError(f"--synth: {exc}") from None
+    if args.spatial_channels is not None:
+        _spatial_channels(args, over)
     real = None if args.no_real else (args.real_dir or next((d for d in DEFAULT_REAL if Path(d).is_dir()), None))
     over["real_dir"] = real
-    return BenchConfig.quick(**over) if args.quick else BenchConfig(**over)
+    cfg = BenchConfig.quick(**over) if args.quick else BenchConfig(**over)
+    if args.spatial_channels is not None:
+        _check_builds(cfg)
+    return cfg
+
+
+def _check_builds(cfg) -> None:
+    """Build every planned network once on the CPU, before any data is rendered, so a latent the
+    model options cannot lay out is refused at once with the model's own message."""
+    from aecnn.quality.plan import build_model, plan
+
+    for run in plan(cfg):
+        size = cfg.crop_size if run.kind == "crop" else cfg.strip_size
+        try:
+            build_model(run.method, cfg.preset, size, run.latent, dict(cfg.model_overrides))
+        except ValueError as exc:
+            raise CLIError(f"{run.kind} {run.method} at latent {run.latent}: {exc}") from None
+
+
+def _spatial_channels(args: argparse.Namespace, over: dict) -> None:
+    """Add ``spatial_channels`` to the model overrides (after the quick preset's own), refusing a run
+    whose methods would build a flat latent, where the field does not apply."""
+    from aecnn.quality.plan import METHODS, BenchConfig
+
+    flat = sorted(set(args.methods or METHODS) & {"aecnn-conv", "seed"})
+    if flat:
+        raise CLIError(f"--spatial-channels applies to the spatial latent only, but --methods includes "
+                       f"{', '.join(flat)}: give e.g. --methods aecnn-spatial (and pca / v1 if wanted)")
+    if args.spatial_channels < 1:
+        raise CLIError(f"--spatial-channels must be a positive integer, got {args.spatial_channels}")
+    base = dict(BenchConfig.quick().model_overrides) if args.quick else {}
+    over["model_overrides"] = tuple({**base, "spatial_channels": int(args.spatial_channels)}.items())
 
 
 def _env(commit: str | None) -> dict:

@@ -224,3 +224,31 @@ def test_waiting_for_sequence_fits_ends_before_the_deadline():
     assert len(fut.timeouts) == 1 and fut.timeouts[0] <= 100.0 - FINISH_MARGIN_S - 60.0 + 0.5
     assert "not finished by the deadline" in run.note
     assert np.isnan(run.r2_lstm) and np.isfinite(run.r2_ridge)  # the ridge fit still scores it
+
+
+def test_spatial_channels_reach_the_networks_and_impossible_layouts_are_refused(tmp_path, capsys):
+    import argparse
+
+    from aecnn.cli import eval_quality
+    from aecnn.quality.plan import build_model
+
+    p = argparse.ArgumentParser()
+    eval_quality.add_arguments(p)
+    base = ["--out", str(tmp_path), "--no-real", "--kinds", "crop", "--latents", "512"]
+    cfg = eval_quality._config(p.parse_args([*base, "--spatial-channels", "8", "--methods", "aecnn-spatial", "pca"]))
+    assert dict(cfg.model_overrides) == {"spatial_channels": 8}
+    assert build_model("aecnn-spatial", cfg.preset, cfg.crop_size, 512, dict(cfg.model_overrides)).latent_shape == (8, 8, 8)
+    assert eval_quality._config(p.parse_args(base)).model_overrides == ()  # default: the preset's own layout
+    quick = eval_quality._config(p.parse_args(["--out", str(tmp_path), "--quick", "--spatial-channels", "2",
+                                               "--methods", "aecnn-spatial"]))
+    assert dict(quick.model_overrides) == {"channel_config": (8, 16, 32), "spatial_channels": 2}
+    refused = [
+        (["--spatial-channels", "8"], "aecnn-conv, seed"),  # default methods build flat latents too
+        (["--spatial-channels", "8", "--methods", "aecnn-spatial", "--kinds", "crop", "strip"], "strip aecnn-spatial"),
+        (["--spatial-channels", "0", "--methods", "aecnn-spatial"], "positive"),
+    ]
+    for extra, text in refused:
+        rc = main(["eval-quality", "--out", str(tmp_path / "r"), "--no-real", "--latents", "512", *extra])
+        assert rc == 2
+        assert text in capsys.readouterr().err
+    assert not (tmp_path / "r" / "results.json").exists()  # refused before any work
