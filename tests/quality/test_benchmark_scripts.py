@@ -165,6 +165,30 @@ def test_seq_repeats_synth_sets_the_generator_of_both_splits(monkeypatch, tmp_pa
     assert len(seen) == 1
 
 
+def test_seq_repeats_val_seed_picks_new_held_out_sequences(monkeypatch, tmp_path):
+    """--val-seed changes the held-out split's generator seed only (the training split keeps seed 0); the
+    training seed itself is refused, as it would score on the training sequences."""
+    rep = _load("seq_repeats")
+    seeds = []
+
+    def fake_split(n, frames, strip_size, crop_size, seed, **synth):
+        seeds.append(seed)
+        if len(seeds) % 2 == 0:
+            raise RuntimeError("stop here")
+        return {"crop": None}
+
+    monkeypatch.setattr(rep.qdata, "make_split", fake_split)
+    for argv, expected in (([], [0, 1000]), (["--val-seed", "2000"], [0, 2000])):
+        seeds.clear()
+        with pytest.raises(RuntimeError, match="stop here"):
+            rep.main([*argv, "--out", str(tmp_path / "r.json")])
+        assert seeds == expected
+    seeds.clear()
+    with pytest.raises(SystemExit):
+        rep.main(["--val-seed", "0", "--out", str(tmp_path / "r.json")])
+    assert seeds == []  # refused before any rendering
+
+
 def test_strip_invariant_small(tmp_path):
     from aecnn.checkpoint import save_checkpoint
     from aecnn.models import create_autoencoder
