@@ -45,6 +45,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spatial-channels", type=int, help="channels of aecnn's spatial latent (default: the preset's, "
                    "the fewest that fit: 2 x 16 x 16 at latent 512 on crops; 8 gives 8 x 8 x 8); aecnn-spatial only, "
                    "so --methods must leave out aecnn-conv and seed")
+    p.add_argument("--blocks-per-stage", type=int, help="blocks per encoder / decoder stage of every aecnn network "
+                   "(and the seed bottleneck's; default: the preset's, 1)")
     p.add_argument("--kinds", nargs="+", choices=("crop", "strip"), help="frame kinds (default both)")
     p.add_argument("--methods", nargs="+", help="subset of pca v1 seed aecnn-conv aecnn-spatial")
     p.add_argument("--train-sequences", type=int, help="synthetic training sequences (default 192)")
@@ -104,12 +106,13 @@ def _config(args: argparse.Namespace):
             SynthConfig(**dict(args.synth))
         except (TypeError, ValueError) as exc:
             raise CLIError(f"--synth: {exc}") from None
-    if args.spatial_channels is not None:
-        _spatial_channels(args, over)
+    options = args.spatial_channels is not None or args.blocks_per_stage is not None
+    if options:
+        _model_options(args, over)
     real = None if args.no_real else (args.real_dir or next((d for d in DEFAULT_REAL if Path(d).is_dir()), None))
     over["real_dir"] = real
     cfg = BenchConfig.quick(**over) if args.quick else BenchConfig(**over)
-    if args.spatial_channels is not None:
+    if options:
         _check_builds(cfg)
     return cfg
 
@@ -127,19 +130,22 @@ def _check_builds(cfg) -> None:
             raise CLIError(f"{run.kind} {run.method} at latent {run.latent}: {exc}") from None
 
 
-def _spatial_channels(args: argparse.Namespace, over: dict) -> None:
-    """Add ``spatial_channels`` to the model overrides (after the quick preset's own), refusing a run
-    whose methods would build a flat latent, where the field does not apply."""
+def _model_options(args: argparse.Namespace, over: dict) -> None:
+    """Add ``--spatial-channels`` / ``--blocks-per-stage`` to the model overrides (after the quick preset's
+    own), refusing a run whose methods would build a flat latent with ``--spatial-channels``, where it
+    does not apply."""
     from aecnn.quality.plan import METHODS, BenchConfig
 
+    given = {k: getattr(args, k) for k in ("spatial_channels", "blocks_per_stage") if getattr(args, k) is not None}
+    for key, value in given.items():
+        if value < 1:
+            raise CLIError(f"--{key.replace('_', '-')} must be a positive integer, got {value}")
     flat = sorted(set(args.methods or METHODS) & {"aecnn-conv", "seed"})
-    if flat:
+    if "spatial_channels" in given and flat:
         raise CLIError(f"--spatial-channels applies to the spatial latent only, but --methods includes "
                        f"{', '.join(flat)}: give e.g. --methods aecnn-spatial (and pca / v1 if wanted)")
-    if args.spatial_channels < 1:
-        raise CLIError(f"--spatial-channels must be a positive integer, got {args.spatial_channels}")
     base = dict(BenchConfig.quick().model_overrides) if args.quick else {}
-    over["model_overrides"] = tuple({**base, "spatial_channels": int(args.spatial_channels)}.items())
+    over["model_overrides"] = tuple({**base, **given}.items())
 
 
 def _env(commit: str | None) -> dict:

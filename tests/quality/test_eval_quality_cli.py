@@ -242,10 +242,18 @@ def test_spatial_channels_reach_the_networks_and_impossible_layouts_are_refused(
     quick = eval_quality._config(p.parse_args(["--out", str(tmp_path), "--quick", "--spatial-channels", "2",
                                                "--methods", "aecnn-spatial"]))
     assert dict(quick.model_overrides) == {"channel_config": (8, 16, 32), "spatial_channels": 2}
+    both = eval_quality._config(p.parse_args([*base, "--spatial-channels", "8", "--blocks-per-stage", "2",
+                                              "--methods", "aecnn-spatial"]))
+    assert dict(both.model_overrides) == {"spatial_channels": 8, "blocks_per_stage": 2}
+    assert build_model("aecnn-spatial", both.preset, both.crop_size, 512,
+                       dict(both.model_overrides)).config.blocks_per_stage == 2
+    deeper = eval_quality._config(p.parse_args([*base, "--blocks-per-stage", "2"]))  # every method may take it
+    assert dict(deeper.model_overrides) == {"blocks_per_stage": 2}
     refused = [
         (["--spatial-channels", "8"], "aecnn-conv, seed"),  # default methods build flat latents too
         (["--spatial-channels", "8", "--methods", "aecnn-spatial", "--kinds", "crop", "strip"], "strip aecnn-spatial"),
         (["--spatial-channels", "0", "--methods", "aecnn-spatial"], "positive"),
+        (["--blocks-per-stage", "0"], "--blocks-per-stage must be a positive"),
     ]
     for extra, text in refused:
         rc = main(["eval-quality", "--out", str(tmp_path / "r"), "--no-real", "--latents", "512", *extra])
