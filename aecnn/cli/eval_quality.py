@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from aecnn.cli.common import model_overrides
 from aecnn.cli.errors import CLIError
 from aecnn.models import PRESETS
 
@@ -106,13 +107,13 @@ def _config(args: argparse.Namespace):
             SynthConfig(**dict(args.synth))
         except (TypeError, ValueError) as exc:
             raise CLIError(f"--synth: {exc}") from None
-    options = args.spatial_channels is not None or args.blocks_per_stage is not None
-    if options:
-        _model_options(args, over)
+    given = model_overrides(args)  # --spatial-channels / --blocks-per-stage, those given
+    if given:
+        over["model_overrides"] = _model_options(args, given)
     real = None if args.no_real else (args.real_dir or next((d for d in DEFAULT_REAL if Path(d).is_dir()), None))
     over["real_dir"] = real
     cfg = BenchConfig.quick(**over) if args.quick else BenchConfig(**over)
-    if options:
+    if given:
         _check_builds(cfg)
     return cfg
 
@@ -130,22 +131,17 @@ def _check_builds(cfg) -> None:
             raise CLIError(f"{run.kind} {run.method} at latent {run.latent}: {exc}") from None
 
 
-def _model_options(args: argparse.Namespace, over: dict) -> None:
-    """Add ``--spatial-channels`` / ``--blocks-per-stage`` to the model overrides (after the quick preset's
-    own), refusing a run whose methods would build a flat latent with ``--spatial-channels``, where it
-    does not apply."""
+def _model_options(args: argparse.Namespace, given: dict) -> tuple[tuple[str, object], ...]:
+    """The model overrides: the quick preset's own, then those ``given``; refuses a run whose methods would
+    build a flat latent with ``--spatial-channels``, where it does not apply."""
     from aecnn.quality.plan import METHODS, BenchConfig
 
-    given = {k: getattr(args, k) for k in ("spatial_channels", "blocks_per_stage") if getattr(args, k) is not None}
-    for key, value in given.items():
-        if value < 1:
-            raise CLIError(f"--{key.replace('_', '-')} must be a positive integer, got {value}")
     flat = sorted(set(args.methods or METHODS) & {"aecnn-conv", "seed"})
     if "spatial_channels" in given and flat:
         raise CLIError(f"--spatial-channels applies to the spatial latent only, but --methods includes "
                        f"{', '.join(flat)}: give e.g. --methods aecnn-spatial (and pca / v1 if wanted)")
     base = dict(BenchConfig.quick().model_overrides) if args.quick else {}
-    over["model_overrides"] = tuple({**base, **given}.items())
+    return tuple({**base, **given}.items())
 
 
 def _env(commit: str | None) -> dict:

@@ -70,6 +70,9 @@ class AutoEncoderConfig:
             raise ValueError(f"bottleneck_grid={self.bottleneck_grid} only applies to latent_strategy='conv' "
                              "(the flat latent); the spatial latent's grid follows from latent_size and "
                              "input_size. Pass latent_strategy='conv' with it")
+        if self.spatial_channels is not None and (not isinstance(self.spatial_channels, int)
+                                                  or self.spatial_channels <= 0):
+            raise ValueError(f"spatial_channels must be a positive integer or None, got {self.spatial_channels!r}")
         if self.latent_strategy == "conv" and self.spatial_channels is not None:
             raise ValueError(f"spatial_channels={self.spatial_channels} only applies to latent_strategy='spatial'")
         if any(c <= 0 for c in self.channel_config) or any(s not in (1, 2, 4) for s in self.stride_config):

@@ -66,3 +66,9 @@ def test_options_of_the_other_latent_strategy_are_refused():
         create_autoencoder("small", input_size=(201, 201), latent_strategy="conv", spatial_channels=4)
     seed = create_autoencoder("small", input_size=(201, 201), latent_strategy="conv", bottleneck_grid=(4, 4))
     assert seed.plan.grid == (4, 4)
+
+
+def test_spatial_channels_must_be_positive():  # 0 once reached the layout search and divided by zero
+    for bad in (0, -2):
+        with pytest.raises(ValueError, match="spatial_channels must be a positive integer"):
+            create_autoencoder("small", input_size=(201, 201), spatial_channels=bad)
