@@ -56,11 +56,13 @@ def markdown_table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def _check(name: str, value: float | None, need: float, unit: str = "dB") -> str:
+def _check(name: str, value: float | None, need: float, unit: str = "dB", difference: bool = True) -> str:
+    """One target line; ``difference``: ``value`` is a margin over another method (printed signed)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return f"- {name}: NOT MEASURED"
     ok = value >= need
-    return f"- {name}: {value:+.2f} {unit} (need ≥ {need:+.2f}) → {'MET' if ok else 'MISSED'}"
+    spec = ("+" if difference else "") + (".3f" if unit == "R²" else ".2f")
+    return f"- {name}: {value:{spec}} {unit} (need ≥ {need:{spec}}) → {'MET' if ok else 'MISSED'}"
 
 
 def targets(results: dict) -> str:
@@ -98,7 +100,7 @@ def targets(results: dict) -> str:
                 v = ae.get(reg)
                 if reg == "r2_lstm_pc" and (v is None or math.isnan(v)):
                     continue  # not run (seq_reduce 0, or a results.json from before it existed)
-                out.append(_check(f"{kind} L={ref}: {reg} of {label}", v, 0.95, "R²"))
+                out.append(_check(f"{kind} L={ref}: {reg} of {label}", v, 0.95, "R²", difference=False))
                 if pca is not None and v is not None and pca.get(reg) is not None:
                     out.append(_check(f"{kind} L={ref}: {reg} {label} − PCA", v - pca[reg], 0.0, "R²"))
     for kind in ("crop", "strip"):

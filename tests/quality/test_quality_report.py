@@ -1,0 +1,20 @@
+"""The quality benchmark's target lines (aecnn.quality.report.targets)."""
+from aecnn.quality.report import targets
+
+
+def _run(method: str, psnr: float, r2: float, **extra) -> dict:
+    return {"kind": "crop", "method": method, "latent": 512, "budget": "images", "status": "ok",
+            "metrics": {"psnr": psnr}, "r2_lstm": r2, "r2_ridge": r2, "r2_lstm_pc": r2, **extra}
+
+
+def test_absolute_r2_unsigned_with_three_decimals_and_margins_signed():
+    res = {"meta": {"config": {"reference_latent": 512}},
+           "runs": [_run("aecnn-spatial", 42.0, 0.9474), _run("pca", 38.5, 0.96)]}
+    lines = targets(res).splitlines()
+    absolute = next(x for x in lines if "r2_lstm_pc of aecnn spatial (default):" in x)
+    # 0.9474 once printed as "+0.95 R² (need ≥ +0.95) → MISSED", which read as a contradiction
+    assert absolute == "- crop L=512: r2_lstm_pc of aecnn spatial (default): 0.947 R² (need ≥ 0.950) → MISSED"
+    margin = next(x for x in lines if "r2_lstm_pc aecnn spatial (default) − PCA" in x)
+    assert margin.endswith("-0.013 R² (need ≥ +0.000) → MISSED")
+    psnr = next(x for x in lines if "same images: aecnn spatial (default) − PCA" in x)
+    assert psnr.endswith("+3.50 dB (need ≥ +3.00) → MET")
