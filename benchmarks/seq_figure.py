@@ -25,6 +25,22 @@ def cv_points(path: Path) -> dict[str, tuple[int, float, float]]:
     return out
 
 
+def colours(names: list[str]) -> dict[str, str | tuple]:
+    """One colour per latent space, all distinct: PCA (the reference) grey, the others from tab10, or
+    from tab20 past nine (tab10's colours repeat after ten, which once gave PCA and a training the same)."""
+    import matplotlib
+
+    others = [n for n in names if n != "PCA"]
+    cmap = matplotlib.colormaps["tab10" if len(others) <= 9 else "tab20"]
+    palette = [c for i, c in enumerate(cmap.colors) if cmap.name != "tab10" or i != 7]  # tab10's 7 is grey
+    if len(others) > len(palette):
+        raise ValueError(f"{len(others)} latent spaces in one figure: at most {len(palette)} can be told apart")
+    out: dict[str, str | tuple] = {n: palette[j] for j, n in enumerate(others)}
+    if "PCA" in names:
+        out["PCA"] = "0.45"
+    return out
+
+
 def figure(groups: list[tuple[str, dict]], out: Path, target: float = 0.95) -> Path:
     import matplotlib
 
@@ -32,7 +48,7 @@ def figure(groups: list[tuple[str, dict]], out: Path, target: float = 0.95) -> P
     import matplotlib.pyplot as plt
 
     names = sorted({n for _, g in groups for n in g}, key=lambda n: (n != "PCA", n))
-    colours = {n: f"C{j}" for j, n in enumerate(names)}
+    colour = colours(names)
     width = 0.8 / max(len(g) for _, g in groups)
     fig, ax = plt.subplots(figsize=(2.4 + 1.5 * len(groups), 3.6))
     shown = set()
@@ -41,7 +57,7 @@ def figure(groups: list[tuple[str, dict]], out: Path, target: float = 0.95) -> P
         for j, name in enumerate(here):
             k, m, s = g[name]
             x = i + (j - (len(here) - 1) / 2) * width
-            ax.bar(x, m, width * 0.9, yerr=s, capsize=3, color=colours[name],
+            ax.bar(x, m, width * 0.9, yerr=s, capsize=3, color=colour[name],
                    label=None if name in shown else name)
             shown.add(name)
             ax.annotate(f"K={k}", (x, m + s), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=7)
@@ -73,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
             groups.append((label, cv_points(Path(file))))
         except (OSError, ValueError, KeyError) as exc:
             p.error(f"--json {file}: {exc}")
-    print(f"wrote {figure(groups, Path(a.out))}")
+    try:
+        print(f"wrote {figure(groups, Path(a.out))}")
+    except ValueError as exc:
+        p.error(str(exc))
     return 0
 
 

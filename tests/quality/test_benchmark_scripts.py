@@ -360,3 +360,14 @@ def test_recon_compare_small(tmp_path, capsys):
     blocker.write_text("x")  # an output folder that is a file: one message, exit 2
     assert cmp.main([*args[:-2], "--out", str(blocker / "d.png")]) == 2
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_seq_figure_colours_distinct_past_ten_latent_spaces_pca_grey():
+    fig = _load("seq_figure")
+    names = ["PCA"] + [f"s{i}" for i in range(10)]  # eleven: tab10 alone gave PCA and s7 one colour
+    c = fig.colours(names)
+    assert c["PCA"] == "0.45"
+    assert len({str(v) for v in c.values()}) == len(names)
+    assert len({str(v) for v in fig.colours(["PCA", "a", "b"]).values()}) == 3
+    with pytest.raises(ValueError, match="at most 20"):
+        fig.colours([f"s{i}" for i in range(21)])
