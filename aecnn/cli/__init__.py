@@ -11,6 +11,7 @@ import importlib
 import logging
 import sys
 
+from aecnn.cli.aliases import merge_positional_aliases
 from aecnn.cli.errors import CLIError
 
 # name -> (module, one-line help). Modules are imported lazily so `aecnn info`
@@ -52,11 +53,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser:
+    """The parser of ``command`` (so that its errors show its own usage), else ``parser``."""
+    for action in parser._subparsers._group_actions if parser._subparsers else ():
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return action.choices[command]
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``aecnn`` with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # argparse would blame "aecnn" and show the top-level usage; name the command instead
+        _subparser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
         return 2
@@ -64,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     module = importlib.import_module(args._module)
     try:
+        merge_positional_aliases(args)
         return int(module.run(args) or 0)
     except KeyboardInterrupt:
         print(f"aecnn {args.command}: interrupted", file=sys.stderr)

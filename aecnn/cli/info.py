@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import argparse
 
+from aecnn.cli.aliases import add_positional_alias
 from aecnn.cli.common import add_model_arguments, add_size_argument, model_overrides
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_arguments(p)
-    add_size_argument(p)
+    add_size_argument(p, default=None)  # None: the checkpoint's own input size, or 201 201 for a preset
     p.add_argument("--checkpoint", help="describe a saved model instead of a preset")
+    add_positional_alias(p, "checkpoint", "--checkpoint", "CKPT", "describe this saved model instead of a preset")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -17,11 +19,12 @@ def run(args: argparse.Namespace) -> int:
     from aecnn.models import create_autoencoder
     from aecnn.profiling import count_flops, count_parameters
 
-    size = tuple(args.input_size)
     if args.checkpoint:
         model = load_model(args.checkpoint, preset=args.preset, latent_size=args.latent_size)
         name = args.checkpoint
+        size = tuple(args.input_size or model.config.input_size)  # once always 201 x 201, a strip model's too
     else:
+        size = tuple(args.input_size or (201, 201))
         model = create_autoencoder(args.preset, input_size=size, **model_overrides(args))
         name = f"preset {args.preset}"
     cfg = model.config

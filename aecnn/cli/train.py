@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from aecnn.cli.aliases import add_positional_alias
 from aecnn.cli.common import add_model_arguments, add_size_argument, model_overrides
 
 # exactness of a resumed run depends on these; changing them on --resume gets a warning
@@ -27,6 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     flag = {"default": None}
     d = p.add_argument_group("data")
     d.add_argument("--data", help="folder of frames: one sub-folder per sequence (PNG, JPEG, BMP, TIFF, .npy/.npz)")
+    add_positional_alias(d, "data", "--data", "DATA", "folder of frames")
     d.add_argument("--synthetic", action="store_true", help="train on synthetic droplet videos made in memory", **flag)
     d.add_argument("--synthetic-kind", choices=SYNTH_KINDS, help="201x201 crops (default) or 152x1280 strips")
     d.add_argument("--synthetic-sequences", type=int, help="synthetic sequences (default 16)")

@@ -1,4 +1,4 @@
-"""``aecnn visualize --checkpoint CKPT --input IMAGE --output attention.png``.
+"""``aecnn visualize CKPT --input IMAGE --output attention.png`` (or ``--checkpoint CKPT``).
 
 Accepts the seed's ``infer_and_visualize.py`` flags (``--checkpoint``, ``--input``, ``--output``,
 ``--model_size``, ``--latent_size``, ``--input_size``, ``--device``). One figure: input,
@@ -10,13 +10,15 @@ import argparse
 import logging
 from pathlib import Path
 
+from aecnn.cli.aliases import add_positional_alias
 from aecnn.cli.common import add_checkpoint_arguments, load_model_from_args
 
 logger = logging.getLogger(__name__)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", "-c", required=True, help="aecnn checkpoint, .safetensors or plain state_dict")
+    p.add_argument("--checkpoint", "-c", help="aecnn checkpoint, .safetensors or plain state_dict")
+    add_positional_alias(p, "checkpoint", "--checkpoint", "CKPT", "aecnn checkpoint, .safetensors or plain state_dict")
     p.add_argument("--input", "-i", required=True, help="one image file (PNG, TIFF, JPEG, BMP or .npy)")
     p.add_argument("--output", "-o", default="attention.png", help="figure file (default attention.png)")
     add_checkpoint_arguments(p, positional=False)
@@ -36,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     from aecnn.inference.reconstruct import check_writable_dir, load_image, save_figure
     from aecnn.inference.visualize import visualize_attention
 
+    if not args.checkpoint:
+        raise CLIError("which model? give its checkpoint: aecnn visualize CKPT --input IMAGE (or --checkpoint CKPT)")
     if args.query is not None and len(args.query) not in (1, 2):
         raise CLIError("--query takes one flat index or ROW COL")
     img = load_image(args.input)

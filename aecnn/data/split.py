@@ -41,7 +41,8 @@ def split_sequences(seq_names: Sequence[str], val_fraction: float = 0.2,
     if len(names) < 2:
         only = f" ({names[0]!r})" if names else ""
         raise ValueError(f"cannot split {len(names)} sequence{only} into train and validation by sequence: "
-                         "use val_fraction=0 (no validation) or put the frames into two or more folders")
+                         "use val_fraction=0 (`aecnn train --val-fraction 0`: no validation) or put the frames into two or "
+                         "more folders, one per sequence")
     n_val = min(max(1, round(val_fraction * len(names))), len(names) - 1)
     chosen = set(np.random.default_rng(int(seed)).permutation(len(names))[:n_val].tolist())
     return ([n for i, n in enumerate(names) if i not in chosen],

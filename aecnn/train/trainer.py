@@ -230,7 +230,7 @@ class Trainer(EpochEndMixin, TrainStateMixin):
 
     def _describe_data(self) -> None:
         s = self.data.summary
-        msg = (f"data: {s.get('root')}: {s.get('n_frames')} frames in {s.get('n_sequences')} sequences -> "
+        msg = (f"data: {s.get('root')}: {s.get('n_frames')} frames in {s.get('n_sequences')} sequence{'' if s.get('n_sequences') == 1 else 's'} -> "
                f"{s.get('n_train')} train / {s.get('n_val')} validation frames (split by sequence)")
         if s.get("n_skipped"):
             first = s.get("skipped", [])[:3]
