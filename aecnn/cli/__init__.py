@@ -49,15 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=helptext, description=helptext)
         p.add_argument("--debug", action="store_true", help="show full tracebacks")
         importlib.import_module(mod).add_arguments(p)
-        p.set_defaults(_module=mod)
-    return parser
-
-
-def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser:
-    """The parser of ``command`` (so that its errors show its own usage), else ``parser``."""
-    for action in parser._subparsers._group_actions if parser._subparsers else ():
-        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
-            return action.choices[command]
+        p.set_defaults(_module=mod, _parser=p)  # _parser: errors found after parsing name the command
     return parser
 
 
@@ -67,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # argparse would blame "aecnn" and show the top-level usage; name the command instead
-        _subparser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
+        getattr(args, "_parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
         return 2

@@ -131,11 +131,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _summary(run_dir: Path, result: Any) -> None:
+    from aecnn.text import plural
+
     last = result.last or {}
     if result.stopped not in (None, "early_stop"):
         return  # the trainer already said where the checkpoint is and how to resume
-    n, steps = result.epochs_done, result.step
-    print(f"done: {n} epoch{'' if n == 1 else 's'}, {steps} step{'' if steps == 1 else 's'}"
+    print(f"done: {plural(result.epochs_done, 'epoch')}, {plural(result.step, 'step')}"
           + (f" (early stop at epoch {result.epochs_done})" if result.stopped == "early_stop" else ""))
     if last and last.get("val_psnr") == last.get("val_psnr"):  # not NaN: there was a validation set
         print(f"  final val PSNR {last.get('val_psnr', float('nan')):.2f} dB, SSIM "

@@ -37,6 +37,7 @@ from aecnn.inference.latent_file import (  # noqa: F401  (FORMATS, INDEX_FIELDS,
     load_embeddings,
     save_embeddings,
 )
+from aecnn.text import plural
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class EmbedSummary:
     def line(self) -> str:
         rate = self.n_frames / max(self.seconds, 1e-9)
         skipped = f", {len(self.skipped)} unreadable frames skipped" if self.skipped else ""
-        return (f"wrote {self.n_frames} latents of size {self.latent_size} from {self.n_sequences} sequence{'s' if self.n_sequences != 1 else ''} to "
+        return (f"wrote {self.n_frames} latents of size {self.latent_size} from {plural(self.n_sequences, 'sequence')} to "
                 f"{self.path} ({self.seconds:.1f} s, {rate:.0f} frames/s{skipped})")
 
 

@@ -37,6 +37,7 @@ from tqdm.auto import tqdm
 
 from aecnn.data.dataset import load_split
 from aecnn.models import AutoEncoder_CNNV3, preset_config
+from aecnn.text import plural
 from aecnn.train import plots
 from aecnn.train.artifacts import clear_run, write_run_files
 from aecnn.train.checkpointing import find_checkpoint, load_training_checkpoint, restore_rng
@@ -230,7 +231,7 @@ class Trainer(EpochEndMixin, TrainStateMixin):
 
     def _describe_data(self) -> None:
         s = self.data.summary
-        msg = (f"data: {s.get('root')}: {s.get('n_frames')} frames in {s.get('n_sequences')} sequence{'' if s.get('n_sequences') == 1 else 's'} -> "
+        msg = (f"data: {s.get('root')}: {s.get('n_frames')} frames in {plural(s.get('n_sequences'), 'sequence')} -> "
                f"{s.get('n_train')} train / {s.get('n_val')} validation frames (split by sequence)")
         if s.get("n_skipped"):
             first = s.get("skipped", [])[:3]
