@@ -169,10 +169,7 @@ def recon_figure(results: dict, samples: dict, kind: str, path: Path) -> Path | 
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(f"{kind}s, latent {ref}, same images seen (PSNR = mean over the validation set)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def psnr_latent_figure(results: dict, path: Path) -> Path | None:
