@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -83,9 +84,18 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 -- torch raises several types for truncated/garbage files
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+        if found:  # a readable pickle of objects, not of tensors
+            raise ValueError(f"{path} holds pickled Python objects ({found.group(1)}: a whole model saved with "
+                             "torch.save(model)?), "
+                             "which aecnn does not unpickle, as that can run any code; save model.state_dict() "
+                             "instead and load it with the preset / latent size it was built with") from None
         raise ValueError(f"{path} is not a readable checkpoint (truncated or corrupt?): "
                          f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
     if isinstance(obj, dict) and obj.get("format") == FORMAT:
+        if not isinstance(obj.get("model"), dict):
+            raise ValueError(f"{path} is an aecnn checkpoint without its 'model' weights (damaged or "
+                             "written by something else)")
         obj["model"] = clean_state_dict(obj["model"])
         return obj
     if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
@@ -121,6 +131,20 @@ def save_safetensors(path: str | os.PathLike, model: nn.Module) -> Path:
     return atomic_write(path, lambda tmp: save_file(state, tmp, metadata=meta))
 
 
+def state_dict_mismatch(expected: dict[str, torch.Tensor], found: dict[str, Any], show: int = 3) -> str:
+    """One line on how ``found`` differs from ``expected``: keys missing, unexpected, and of another shape."""
+    missing = [k for k in expected if k not in found]
+    unexpected = [k for k in found if k not in expected]
+    shapes = [f"{k} {tuple(found[k].shape)} in the file, {tuple(v.shape)} in the model"
+              for k, v in expected.items() if k in found and tuple(getattr(found[k], "shape", ())) != tuple(v.shape)]
+    parts = []
+    for what, items in (("missing", missing), ("unexpected", unexpected), ("of another shape", shapes)):
+        if items:
+            more = f" and {len(items) - show} more" if len(items) > show else ""
+            parts.append(f"{len(items)} {what} ({'; '.join(items[:show])}{more})")
+    return ", ".join(parts) or "the weights differ in a way the key / shape check does not show"
+
+
 def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu", *,
                preset: str | None = None, latent_size: int | None = None,
                input_size: tuple[int, int] | None = None, eval_mode: bool = True) -> AutoEncoder_CNNV3:
@@ -146,8 +170,11 @@ def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu"
                  else AutoEncoder_CNNV3(config=AutoEncoderConfig(**overrides)))
     try:
         model.load_state_dict(ckpt["model"])
-    except RuntimeError as exc:
-        hint = "" if "model_config" in ckpt else " (a plain state_dict: pass the --preset/--latent-size it was trained with)"
-        raise ValueError(f"weights in {path} do not fit the model{hint}: {str(exc).splitlines()[0]}") from None
+    except RuntimeError:
+        hint = "" if "model_config" in ckpt else (
+            " (a plain state_dict: give the preset, latent size and input size it was trained with: "
+            "--preset / --latent-size / --model-input-size, or load_model(preset=, latent_size=, input_size=))")
+        raise ValueError(f"weights in {path} do not fit the model{hint}: "
+                         f"{state_dict_mismatch(model.state_dict(), ckpt['model'])}") from None
     model.to(map_location)
     return model.eval() if eval_mode else model

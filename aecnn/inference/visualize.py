@@ -93,7 +93,8 @@ def compute_attention(model: torch.nn.Module, x: Any, query: int | tuple[int, in
     """Run the model once and collect reconstruction, attention matrix and saliency.
 
     Args:
-        model: an :class:`~aecnn.models.AutoEncoder_CNNV3` (its train/eval mode is kept).
+        model: an :class:`~aecnn.models.AutoEncoder_CNNV3`; run in eval mode (the running statistics,
+            as inference uses them), then put back in the mode it was in.
         x: the image, see :func:`as_image_batch`; only the first item of a batch is used.
         query: grid position whose attention is drawn: flat index, ``(row, col)``, or
             ``None`` for the cell with the highest mean saliency.
@@ -103,10 +104,15 @@ def compute_attention(model: torch.nn.Module, x: Any, query: int | tuple[int, in
     """
     dev = next(model.parameters()).device
     xb = as_image_batch(x).to(dev)
-    with torch.no_grad():
-        recon = model(xb).float().clamp(0, 1)[0, 0].cpu().numpy()
-    matrix = model.get_attention_matrix(xb)
-    saliency = model.get_attention_map(xb)[0, 0].float().cpu().numpy()
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            recon = model(xb).float().clamp(0, 1)[0, 0].cpu().numpy()
+        matrix = model.get_attention_matrix(xb)
+        saliency = model.get_attention_map(xb)[0, 0].float().cpu().numpy()
+    finally:
+        model.train(was_training)
     grid = tuple(int(g) for g in model.plan.grid)
     m = model.plan.multiple
     cover = (ceil_to(xb.shape[-2], m), ceil_to(xb.shape[-1], m))

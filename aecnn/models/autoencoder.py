@@ -1,7 +1,12 @@
 """AutoEncoder_CNNV3: a skip-free convolutional autoencoder for grayscale images of any size."""
 from __future__ import annotations
 
+import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -25,6 +30,39 @@ def _stage(cin: int, cout: int, stride: int, block: str, n: int, cfg: AutoEncode
         resize = [NearestUpsample(stride)] if stride > 1 else []
         return nn.Sequential(*blocks, *resize, ConvNormAct(cin, cout, 3, norm=cfg.norm, act=cfg.activation))
     return nn.Sequential(ConvNormAct(cin, cout, 3, stride=stride, norm=cfg.norm, act=cfg.activation), *blocks)
+
+
+@contextmanager
+def _running_stats_kept(module: nn.Module) -> Iterator[None]:
+    """Normalisation layers in ``module`` use batch statistics as usual but leave their running
+    statistics as they found them (gradient checkpointing's recompute, interpretation calls)."""
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._NormBase) and m.track_running_stats]
+    saved = [(m.momentum, m.num_batches_tracked.clone() if m.num_batches_tracked is not None else None)
+             for m in norms]
+    for m in norms:
+        m.momentum = 0.0  # running = (1 - 0) * running + 0 * batch: unchanged, bit for bit
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for m, (momentum, count) in zip(norms, saved):
+                m.momentum = momentum
+                if count is not None:
+                    m.num_batches_tracked.copy_(count)
+
+
+_OWN_FILES = (str(Path(__file__).resolve().parents[1]), str(Path(torch.__file__).resolve().parent))
+
+
+def _caller_stacklevel() -> int:
+    """``stacklevel`` of the first frame outside aecnn and torch, so a warning names the user's line."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_OWN_FILES):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+_FIELD_DEFAULTS = {f.name: f.default for f in fields(AutoEncoderConfig)}
 
 
 class AutoEncoder_CNNV3(nn.Module):
@@ -56,7 +94,12 @@ class AutoEncoder_CNNV3(nn.Module):
     total stride and the output is cropped back, so no row or column is dropped or invented;
     inputs of another size than ``input_size`` are area-resampled onto the same grid.
 
-    Args: see :class:`~aecnn.models.config.AutoEncoderConfig`; every field is a keyword here.
+    Args: see :class:`~aecnn.models.config.AutoEncoderConfig`; every field is a keyword here. With
+    ``config=``, the keywords given beside it override its fields (a value equal to the constructor's
+    default cannot be told from none given: use ``config.replace(...)`` for those).
+
+    Inputs: ``(B, 1, H, W)`` floating point; a dtype other than the parameters' (float64 from
+    ``torch.from_numpy``, say) is cast to theirs, so outputs come in the parameters' dtype.
     """
 
     def __init__(self, latent_size: int = 512, block_config: list[str] | tuple[str, ...] = ("resnet", "se", "resnet"),
@@ -66,11 +109,19 @@ class AutoEncoder_CNNV3(nn.Module):
                  embedding_dim: int | None = None, *, config: AutoEncoderConfig | None = None,
                  **kwargs: Any) -> None:
         super().__init__()
+        given = {"latent_size": latent_size, "block_config": block_config, "channel_config": channel_config,
+                 "stride_config": stride_config, "latent_strategy": latent_strategy,
+                 "use_attention": use_attention, "input_size": input_size, "DropOut": DropOut,
+                 "embedding_dim": embedding_dim}
         if config is None:
-            config = AutoEncoderConfig(
-                latent_size=latent_size, block_config=block_config, channel_config=channel_config,
-                stride_config=stride_config, latent_strategy=latent_strategy, use_attention=use_attention,
-                input_size=input_size, DropOut=DropOut, embedding_dim=embedding_dim, **kwargs)
+            config = AutoEncoderConfig(**given, **kwargs)
+        else:  # keywords beside config= override its fields (they used to be dropped without a word)
+            changed = {k: v for k, v in given.items()
+                       if (tuple(v) if isinstance(v, list) else v) != _FIELD_DEFAULTS[k]}
+            if "latent_size" in changed and "embedding_dim" not in changed:
+                changed["embedding_dim"] = None  # else the config's embedding_dim would win again
+            if changed or kwargs:
+                config = config.replace(**changed, **kwargs)
         cfg = self.config = config
         chans, strides = cfg.channel_config, cfg.stride_config
         stride = cfg.total_stride
@@ -119,7 +170,12 @@ class AutoEncoder_CNNV3(nn.Module):
         return self.bottleneck.latent_shape
 
     # ------------------------------------------------------------------ checks
-    def _check_input(self, x: torch.Tensor) -> None:
+    def _check_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Refuse what the network cannot take, with the reason; return ``x`` in the parameters' dtype.
+
+        Under ``torch.compile`` the value checks (NaN / Inf, transposed size) are skipped: they would
+        read the tensor back to the host on every call.
+        """
         if not isinstance(x, torch.Tensor):
             # ValueError, as for every other bad input: the CLI turns ValueErrors into one-line messages
             raise ValueError(f"expected a torch.Tensor of shape (B, 1, H, W), got {type(x).__name__}")  # noqa: TRY004
@@ -140,12 +196,18 @@ class AutoEncoder_CNNV3(nn.Module):
                 self._warned_transpose = True
                 warnings.warn(f"input is {x.shape[-2]}x{x.shape[-1]} (H x W), the transpose of this model's "
                               f"input_size {h}x{w}; aecnn sizes are (H, W) as in PyTorch, e.g. input_size=(152, 1280) "
-                              "for a 1280-wide strip", stacklevel=3)
+                              "for a 1280-wide strip", stacklevel=_caller_stacklevel())
+        return x.to(self.head.weight.dtype)
 
     # ------------------------------------------------------------------ encoder / decoder
     def _run(self, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
         if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
-            return checkpoint(module, x, use_reentrant=False)
+            if torch.compiler.is_compiling():  # AOTAutograd already updates running statistics once
+                return checkpoint(module, x, use_reentrant=False)
+            # Eager recompute runs the stage's forward again in training mode: without this its batch
+            # norms would take every batch into their running statistics twice.
+            return checkpoint(module, x, use_reentrant=False,
+                              context_fn=lambda: (nullcontext(), _running_stats_kept(module)))
         return module(x)
 
     def _features(self, x: torch.Tensor) -> torch.Tensor:
@@ -163,7 +225,7 @@ class AutoEncoder_CNNV3(nn.Module):
 
         Dropout (``DropOut=True``) is applied in training mode only.
         """
-        self._check_input(x)
+        x = self._check_input(x)
         z = self.bottleneck.encode(self._features(x))
         if self.DropOut and self.training:
             z = self.dropout(z)
@@ -180,9 +242,14 @@ class AutoEncoder_CNNV3(nn.Module):
             latent: ``(B, latent_size)``, or the native ``(B, c, gh, gw)`` for 'spatial'.
             output_size: (H, W) of the image to produce; each side >= 32.
         """
-        size = tuple(int(s) for s in (output_size if output_size is not None else self.config.input_size))
-        if len(size) != 2 or min(size) < MIN_SIZE:
-            raise ValueError(f"output_size must be (H, W) with both >= {MIN_SIZE}, got {output_size}")
+        size = output_size if output_size is not None else self.config.input_size
+        if not isinstance(size, (tuple, list, torch.Size)) or len(size) != 2 or min(int(v) for v in size) < MIN_SIZE:
+            raise ValueError(f"output_size must be (H, W) with both >= {MIN_SIZE}, got {output_size!r}")
+        size = (int(size[0]), int(size[1]))
+        if not isinstance(latent, torch.Tensor) or not latent.is_floating_point():
+            raise ValueError(f"latent must be a floating-point torch.Tensor, got "
+                             f"{latent.dtype if isinstance(latent, torch.Tensor) else type(latent).__name__}")
+        latent = latent.to(self.head.weight.dtype)
         shape = self.latent_shape
         if latent.ndim == 2 and latent.shape[1] == self.latent_size:
             z = latent.view(latent.shape[0], *shape)
@@ -211,12 +278,14 @@ class AutoEncoder_CNNV3(nn.Module):
     @torch.no_grad()
     def get_attention_matrix(self, x: torch.Tensor) -> torch.Tensor | None:
         """Self-attention weights over the ``N = gh*gw`` grid positions, ``(B, N, N)``, rows
-        summing to 1 (mean over heads); ``None`` when ``use_attention=False``."""
-        self._check_input(x)
+        summing to 1 (mean over heads); ``None`` when ``use_attention=False``. In training mode
+        the normalisation layers use the batch's statistics and keep their running ones."""
+        x = self._check_input(x)
         attn = self.bottleneck.attn
         if attn is None:
             return None
-        return attn.attention_weights(resample(self._features(x), self.plan.grid))
+        with _running_stats_kept(self) if self.training else nullcontext():
+            return attn.attention_weights(resample(self._features(x), self.plan.grid))
 
     def get_attention_map(self, x: torch.Tensor) -> torch.Tensor:
         """Saliency ``(B, 1, H, W)``: |d MSE(recon, x) / d x| per pixel.
@@ -224,16 +293,14 @@ class AutoEncoder_CNNV3(nn.Module):
         Leaves no gradients on the parameters, keeps train/eval mode, and restores the
         normalisation running statistics if the model is in training mode.
         """
+        if torch.is_inference_mode_enabled():
+            raise RuntimeError("get_attention_map needs gradients, which torch.inference_mode() turns off; "
+                               "call it outside inference_mode (torch.no_grad() around it is fine)")
         self._check_input(x)
-        saved = {k: v.clone() for k, v in self.named_buffers()} if self.training else None
         xi = x.detach().clone().requires_grad_(True)
-        with torch.enable_grad():
+        with torch.enable_grad(), _running_stats_kept(self) if self.training else nullcontext():
             loss = F.mse_loss(self(xi).float(), x.detach().float(), reduction="sum")
             (grad,) = torch.autograd.grad(loss, xi)
-        if saved is not None:
-            with torch.no_grad():
-                for k, v in self.named_buffers():
-                    v.copy_(saved[k])
         return grad.abs()
 
 

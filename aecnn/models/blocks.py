@@ -123,7 +123,10 @@ def _se(channels: int, norm: str, act: str) -> nn.Module:
 @register_block("resnext")
 def _resnext(channels: int, norm: str, act: str) -> nn.Module:
     # Xie et al. 2017: grouped 3x3 in a bottleneck; 8 channels per group (32 groups at 256).
-    return ResidualBlock(channels, norm, act, groups=max(1, channels // 8))
+    if channels % 8 or channels < 16:
+        raise ValueError(f"a resnext block takes groups of 8 channels, at least two: its stage needs a "
+                         f"multiple of 8 channels >= 16, got {channels}")
+    return ResidualBlock(channels, norm, act, groups=channels // 8)
 
 
 @register_block("inception")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -14,6 +15,21 @@ MIN_SIZE = 32
 
 def _tuple(v: Any) -> tuple:
     return tuple(v) if isinstance(v, (list, tuple)) else (v,)
+
+
+def _is_int(v: Any) -> bool:
+    """An integer that is not a bool (``True`` is an int to Python, never a size to us)."""
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _need_ints(name: str, values: tuple, minimum: int | None = None) -> None:
+    """Refuse non-integers (and values below ``minimum``) by name, before torch fails on them deep inside."""
+    if not all(_is_int(v) and (minimum is None or v >= minimum) for v in values):
+        what = ("an integer" if minimum is None else "a positive integer" if minimum == 1
+                else f"an integer >= {minimum}")
+        if len(values) == 1:
+            raise ValueError(f"{name} must be {what}, got {values[0]!r}")
+        raise ValueError(f"every value of {name} must be {what}, got {values!r}")
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,8 @@ class AutoEncoderConfig:
         if self.bottleneck_grid is not None:
             set_(self, "bottleneck_grid", _tuple(self.bottleneck_grid))
         if self.embedding_dim is not None:
+            if not _is_int(self.embedding_dim) or self.embedding_dim <= 0:
+                raise ValueError(f"embedding_dim must be a positive integer or None, got {self.embedding_dim!r}")
             set_(self, "latent_size", int(self.embedding_dim))
         self._validate()
 
@@ -60,8 +78,19 @@ class AutoEncoderConfig:
             raise ValueError(
                 "block_config, channel_config and stride_config must be non-empty and of equal length; "
                 f"got {len(self.block_config)}, {len(self.channel_config)}, {len(self.stride_config)}")
-        if not isinstance(self.latent_size, int) or self.latent_size <= 0:
+        if not _is_int(self.latent_size) or self.latent_size <= 0:
             raise ValueError(f"latent_size must be a positive integer, got {self.latent_size!r}")
+        _need_ints("channel_config", self.channel_config)  # ranges: below
+        _need_ints("stride_config", self.stride_config)
+        _need_ints("blocks_per_stage", (self.blocks_per_stage,), 0)
+        _need_ints("attention_heads", (self.attention_heads,), 1)
+        _need_ints("bottleneck_channels", (self.bottleneck_channels,), 1)
+        # 1 position would be global pooling, which this bottleneck exists to avoid (the users' finding)
+        _need_ints("max_grid_positions", (self.max_grid_positions,), 4)
+        if self.bottleneck_grid is not None and len(self.bottleneck_grid) != 2:
+            raise ValueError(f"bottleneck_grid must be (gh, gw), got {self.bottleneck_grid!r}")
+        if self.bottleneck_grid is not None:
+            _need_ints("bottleneck_grid", self.bottleneck_grid, 1)
         if self.latent_strategy not in STRATEGIES:
             raise ValueError(f"unknown latent_strategy {self.latent_strategy!r}; valid: {', '.join(STRATEGIES)}")
         # Options of one strategy given to the other were silently ignored before, which once made
@@ -70,7 +99,7 @@ class AutoEncoderConfig:
             raise ValueError(f"bottleneck_grid={self.bottleneck_grid} only applies to latent_strategy='conv' "
                              "(the flat latent); the spatial latent's grid follows from latent_size and "
                              "input_size. Pass latent_strategy='conv' with it")
-        if self.spatial_channels is not None and (not isinstance(self.spatial_channels, int)
+        if self.spatial_channels is not None and (not _is_int(self.spatial_channels)
                                                   or self.spatial_channels <= 0):
             raise ValueError(f"spatial_channels must be a positive integer or None, got {self.spatial_channels!r}")
         if self.latent_strategy == "conv" and self.spatial_channels is not None:
@@ -78,7 +107,7 @@ class AutoEncoderConfig:
         if any(c <= 0 for c in self.channel_config) or any(s not in (1, 2, 4) for s in self.stride_config):
             raise ValueError(f"channels must be positive and strides 1, 2 or 4; got {self.channel_config}, "
                              f"{self.stride_config}")
-        if len(self.input_size) != 2 or min(self.input_size) < MIN_SIZE:
+        if len(self.input_size) != 2 or not all(_is_int(v) and v >= MIN_SIZE for v in self.input_size):
             raise ValueError(f"input_size must be (H, W) with both >= {MIN_SIZE}, got {self.input_size}")
         if self.norm not in NORMS:
             raise ValueError(f"unknown norm {self.norm!r}; valid: {', '.join(NORMS)}")

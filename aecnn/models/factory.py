@@ -32,7 +32,7 @@ class Autoencoder_CNN(AutoEncoder_CNNV3):
     """
 
     def __init__(self, DropOut: bool = False, embedding_dim: int = 100, **kwargs: Any) -> None:
-        if "config" in kwargs:
-            super().__init__(config=kwargs.pop("config"))
+        if "config" in kwargs and embedding_dim == 100:  # V1's default: the config's latent size stands
+            super().__init__(DropOut=DropOut, **kwargs)
         else:
             super().__init__(DropOut=DropOut, embedding_dim=embedding_dim, **kwargs)

@@ -27,7 +27,8 @@ def test_defaults_build_and_embedding_dim_alone():
 
 @pytest.mark.parametrize("block,strategy", list(itertools.product(sorted(BLOCKS), ["conv", "spatial"])))
 def test_blocks_x_strategies_shapes(block, strategy):
-    m = tiny(block_config=[block, "resnet", block], latent_strategy=strategy, input_size=(64, 96))
+    wide = {"channel_config": (16, 16, 16)} if block == "resnext" else {}  # groups of 8 channels, two at least
+    m = tiny(block_config=[block, "resnet", block], latent_strategy=strategy, input_size=(64, 96), **wide)
     x = torch.rand(2, 1, 64, 96)
     with torch.no_grad():
         assert m(x).shape == x.shape

@@ -48,6 +48,21 @@ def test_bad_latent_to_decode(model):
     ({"activation": "tanh"}, "unknown activation"),
     ({"input_size": (16, 64)}, "input_size"),
     ({"attention_heads": 3}, "attention_heads"),
+    # values that used to reach torch and fail deep inside it (or, for embedding_dim, be truncated)
+    ({"attention_heads": 0}, "attention_heads must be a positive integer, got 0"),
+    ({"attention_heads": -4}, "attention_heads must be a positive integer"),
+    ({"blocks_per_stage": 1.5}, "blocks_per_stage must be an integer >= 0, got 1.5"),
+    ({"channel_config": (8.0, 16, 16)}, r"every value of channel_config must be an integer"),
+    ({"stride_config": (2.0, 2, 2)}, r"every value of stride_config must be an integer"),
+    ({"latent_size": True}, "latent_size must be a positive integer, got True"),
+    ({"embedding_dim": 12.5}, "embedding_dim must be a positive integer or None, got 12.5"),
+    ({"embedding_dim": "64"}, "embedding_dim must be a positive integer"),
+    ({"input_size": (64.0, 64)}, "input_size must be"),
+    ({"bottleneck_channels": 0}, "bottleneck_channels must be a positive integer, got 0"),
+    ({"bottleneck_grid": (0, 4)}, r"every value of bottleneck_grid must be a positive integer"),
+    ({"bottleneck_grid": (4, 4, 4)}, r"bottleneck_grid must be \(gh, gw\)"),
+    ({"max_grid_positions": 1}, "max_grid_positions must be an integer >= 4"),
+    ({"block_config": ["resnext", "se", "se"]}, "multiple of 8 channels >= 16, got 8"),
 ])
 def test_bad_config(kw, match):
     with pytest.raises(ValueError, match=match):

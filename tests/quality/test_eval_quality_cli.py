@@ -253,7 +253,7 @@ def test_spatial_channels_reach_the_networks_and_impossible_layouts_are_refused(
         (["--spatial-channels", "8"], "aecnn-conv, seed"),  # default methods build flat latents too
         (["--spatial-channels", "8", "--methods", "aecnn-spatial", "--kinds", "crop", "strip"], "strip aecnn-spatial"),
         (["--spatial-channels", "0", "--methods", "aecnn-spatial"], "spatial_channels must be a positive integer"),
-        (["--blocks-per-stage", "-1"], "blocks_per_stage >= 0"),  # the model's own checks, before any work
+        (["--blocks-per-stage", "-1"], "blocks_per_stage must be an integer >= 0"),  # the model's own checks, before any work
     ]
     for extra, text in refused:
         rc = main(["eval-quality", "--out", str(tmp_path / "r"), "--no-real", "--latents", "512", *extra])
