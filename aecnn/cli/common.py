@@ -14,8 +14,9 @@ from aecnn.models.layers import ACTIVATIONS, NORMS
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
     """Preset plus every model option (None = keep the preset's value)."""
     g = p.add_argument_group("model")
-    g.add_argument("--preset", choices=list(PRESETS), default="small")
-    g.add_argument("--latent-size", "--latent_size", type=int)
+    g.add_argument("--preset", choices=list(PRESETS), default="small",
+                   help="architecture and latent size to start from (default small; the options below change it)")
+    g.add_argument("--latent-size", "--latent_size", type=int, help="values in the latent (default: the preset's)")
     g.add_argument("--latent-strategy", "--latent_strategy", choices=STRATEGIES)
     g.add_argument("--blocks", "--block_config", nargs="+", choices=sorted(BLOCKS), dest="block_config")
     g.add_argument("--channels", "--channel_config", nargs="+", type=int, dest="channel_config")
