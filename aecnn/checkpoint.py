@@ -77,6 +77,11 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         ValueError: the file is truncated, corrupt or not a checkpoint.
     """
     path = Path(path)
+    if path.is_dir():  # a run folder: its best checkpoint, as `aecnn train --resume` takes the folder too
+        found = next((path / n for n in ("best.ckpt", "last.ckpt") if (path / n).is_file()), None)
+        if found is None:
+            raise FileNotFoundError(f"{path} is a folder without best.ckpt or last.ckpt: pass a checkpoint file")
+        path = found
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     if path.suffix == ".safetensors":
@@ -90,8 +95,12 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
                              "torch.save(model)?), "
                              "which aecnn does not unpickle, as that can run any code; save model.state_dict() "
                              "instead and load it with the preset / latent size it was built with") from None
-        raise ValueError(f"{path} is not a readable checkpoint (truncated or corrupt?): "
-                         f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+        if path.stat().st_size == 0:
+            raise ValueError(f"{path} is empty (0 bytes): not a checkpoint") from None
+        # torch's own first line can advise weights_only=False (unsafe unpickling): not passed on
+        detail = "" if "Weights only load failed" in str(exc) else (
+            f": {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        raise ValueError(f"{path} is not a readable checkpoint (truncated or corrupt?){detail}") from None
     if isinstance(obj, dict) and obj.get("format") == FORMAT:
         if not isinstance(obj.get("model"), dict):
             raise ValueError(f"{path} is an aecnn checkpoint without its 'model' weights (damaged or "

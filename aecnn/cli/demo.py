@@ -61,8 +61,10 @@ def run(args: argparse.Namespace) -> int:
     result = train(cfg, report=lambda m: print(m, flush=True))
     out = Path(cfg.out)
     last = result.last
-    if result.stopped not in (None, "early_stop"):
-        return 0  # interrupted: the trainer said where the checkpoint is and how to resume
+    if result.stopped not in (None, "early_stop"):  # the trainer said where the checkpoint is and how to resume
+        from aecnn.cli.train import stopped_status
+
+        return stopped_status(result.stopped)
     print(f"\ndemo finished in {time.perf_counter() - t0:.0f} s: final validation PSNR {last['val_psnr']:.2f} dB, "
           f"SSIM {last['val_ssim']:.4f} (best epoch {result.best.get('epoch')})")
     print(f"run folder {out}/:")

@@ -127,7 +127,19 @@ def run(args: argparse.Namespace) -> int:
     result = train(cfg, report=lambda m: print(m, flush=True))
     if main:
         _summary(Path(cfg.out), result)
-    return 0
+    return stopped_status(result.stopped)
+
+
+def stopped_status(stopped: str | None) -> int:
+    """Exit status of a training: 0 when it ran to its end (or stopped early on its own), else the
+    shell's 128 + signal number (130 for Ctrl-C, 143 for SIGTERM), so ``aecnn train ... && next``
+    does not go on with an unfinished model. The checkpoint is saved either way."""
+    import signal
+
+    if stopped in (None, "early_stop"):
+        return 0
+    sig = getattr(signal, str(stopped), signal.SIGINT)
+    return 128 + int(sig)
 
 
 def _summary(run_dir: Path, result: Any) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -148,22 +149,86 @@ class TrainConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        """Build from a dict with field names (dashes allowed); unknown keys are an error."""
-        d = {str(k).replace("-", "_"): v for k, v in (d or {}).items()}
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown training option(s) {unknown}; valid: {sorted(known)}")
-        if d.get("model") is None:
-            d.pop("model", None)
-        elif not isinstance(d["model"], dict):
-            raise ValueError(f"'model' must be a mapping of model options, got {d['model']!r}")
-        return cls(**d)
+    def from_dict(cls, d: dict[str, Any], source: str = "") -> TrainConfig:
+        """Build from a dict with field names (dashes allowed); unknown keys are an error.
+
+        Values are brought to their field's type first (see :func:`coerce_options`).
+        """
+        return cls(**coerce_options(d, source))
 
     def model_overrides(self) -> dict[str, Any]:
         """``model`` with list values as tuples, ready for :func:`~aecnn.models.preset_config`."""
         return {k: tuple(v) if isinstance(v, list) else v for k, v in self.model.items()}
+
+
+def _coerce(name: str, value: Any, hint: Any) -> Any:
+    """``value`` as the type ``hint`` of field ``name`` says, or ``ValueError`` naming both."""
+    args = typing.get_args(hint)
+    if value is None and (hint is type(None) or type(None) in args):
+        return None
+    kinds = [a for a in args if a is not type(None)] if args and typing.get_origin(hint) is not tuple else [hint]
+    if len(kinds) > 1:  # e.g. int | str (batch_size): validate() reads it
+        return value
+    kind = kinds[0]
+    bad = ValueError(f"{name} must be {_KIND_WORDS.get(kind, str(kind))}, got {value!r}")
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise bad
+    if kind is int:
+        if isinstance(value, bool):
+            raise bad
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            return int(value)
+        raise bad
+    if kind is float:
+        if isinstance(value, bool):
+            raise bad
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):  # PyYAML reads 3e-4 (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                raise bad from None
+        raise bad
+    if kind is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise bad
+    if typing.get_origin(kind) is tuple:  # input_size: two integers
+        if isinstance(value, (list, tuple)) and len(value) == 2:
+            return tuple(_coerce(name, v, int) for v in value)
+        raise ValueError(f"{name} must be two integers H W, e.g. [152, 1280], got {value!r}")
+    return value
+
+
+_KIND_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def coerce_options(d: dict[str, Any] | None, source: str = "") -> dict[str, Any]:
+    """Training options with dashes turned into underscores and every value brought to its field's type
+    (``3e-4`` read as a string becomes a float, ``2.0`` epochs becomes 2); unknown keys and values that
+    cannot be converted raise ``ValueError`` naming the option, and ``source`` (a file) when given."""
+    where = f"{source}: " if source else ""
+    d = {str(k).replace("-", "_"): v for k, v in (d or {}).items()}
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(d) - known)
+    if unknown:
+        raise ValueError(f"{where}unknown training option(s) {unknown}; valid: {sorted(known)}")
+    if d.get("model") is None:
+        d.pop("model", None)
+    elif not isinstance(d["model"], dict):
+        raise ValueError(f"{where}'model' must be a mapping of model options, got {d['model']!r}")
+    hints = typing.get_type_hints(TrainConfig)
+    try:
+        return {k: v if k == "model" else _coerce(k, v, hints[k]) for k, v in d.items()}
+    except ValueError as exc:
+        raise ValueError(f"{where}{exc}") from None
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
@@ -185,7 +250,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"{path} must hold a mapping of options (key: value), "  # noqa: TRY004  (a user file)
                          f"got {type(data).__name__}")
-    return data
+    return coerce_options(data, str(path))
 
 
 def merge_config(*layers: dict[str, Any]) -> TrainConfig:
@@ -199,6 +264,8 @@ def merge_config(*layers: dict[str, Any]) -> TrainConfig:
     for layer in layers:
         for k, v in (layer or {}).items():
             k = str(k).replace("-", "_")
+            if k == "model" and v is not None and not isinstance(v, dict):
+                raise ValueError(f"'model' must be a mapping of model options, got {v!r}")
             if k == "model" and isinstance(v, dict):
                 model.update({str(mk).replace("-", "_"): mv for mk, mv in v.items()})
             else:

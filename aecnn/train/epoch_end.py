@@ -129,7 +129,9 @@ class EpochEndMixin:
         """Latents of every validation frame, in sequence and frame order (rank 0, one process)."""
         latents, seqs, frames = encode_dataset(self.eval_model, self.data.val, self.batch_size,
                                                self._to_device, self.amp)
-        return save_latents(path, latents, seqs, frames, self.data.viscosity)
+        model = self.eval_model
+        meta = {"model_config": model.get_config(), "latent_shape": list(model.latent_shape)}
+        return save_latents(path, latents, seqs, frames, self.data.viscosity, meta)
 
 
 def _hms(seconds: float) -> str:

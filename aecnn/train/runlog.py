@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import math
 from collections.abc import Sequence
@@ -84,14 +85,18 @@ def read_metrics(path: str | Path) -> list[dict[str, float]]:
 
 
 def save_latents(path: Path, latents: torch.Tensor, sequences: Sequence[str], frame_idx: Sequence[int],
-                 viscosity: dict[str, float] | None = None) -> Path:
+                 viscosity: dict[str, float] | None = None, meta: dict | None = None) -> Path:
     """``val_latents.npz``: ``latents`` (N, L) float32, ``sequence`` (N,) names, ``frame_idx`` (N,),
-    ``sequence_names`` (S,) and ``viscosity`` (S,) (NaN where unknown), frames in sequence order."""
+    ``sequence_names`` (S,) and ``viscosity`` (S,) (NaN where unknown), frames in sequence order;
+    also the index and ``meta`` (JSON) of ``aecnn embed``'s .npz, so ``aecnn fit-sequence`` reads it."""
     names = sorted(set(sequences), key=list(sequences).index)
     visc = np.array([(viscosity or {}).get(s, math.nan) for s in names], dtype=np.float64)
+    n = len(frame_idx)
     arrays = {"latents": latents.detach().float().cpu().numpy(), "sequence": np.asarray(list(sequences)),
               "frame_idx": np.asarray(frame_idx, dtype=np.int64), "sequence_names": np.asarray(names),
-              "viscosity": visc}
+              "viscosity": visc, "frame_index": np.asarray(frame_idx, dtype=np.int64),
+              "path": np.full(n, "", dtype="<U1"), "stack_index": np.full(n, -1, dtype=np.int64),
+              "meta": np.asarray(json.dumps({"source": "aecnn train (validation frames)", **(meta or {})}))}
 
     def write(tmp: str) -> None:
         with open(tmp, "wb") as fh:

@@ -64,6 +64,11 @@ def test_one_epoch_writes_every_artifact(frames_dir, tmp_path, capsys):
 
     lat = np.load(out / "val_latents.npz")
     assert lat["latents"].shape == (4, 128) and list(lat["frame_idx"]) == [0, 1, 2, 3]
+    from aecnn.inference.latent_file import load_embeddings  # what fit-sequence reads
+
+    emb = load_embeddings(out / "val_latents.npz")
+    assert emb.latents.shape == (4, 128) and list(emb.frame_index) == [0, 1, 2, 3]
+    assert emb.meta["latent_shape"] == [8, 4, 4]  # the test model: 128 values, 8 channels over 4x4
     assert len(set(lat["sequence"])) == 1 and lat["sequence_names"].shape == lat["viscosity"].shape == (1,)
 
 

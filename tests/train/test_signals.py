@@ -1,4 +1,4 @@
-"""SIGTERM saves a checkpoint and exits cleanly; SIGUSR1 divides the learning rate by 5;
+"""SIGTERM saves a checkpoint and exits with status 143 (128 + SIGTERM); SIGUSR1 divides the learning rate by 5;
 a checkpoint write interrupted mid-way leaves the previous file intact."""
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def test_sigusr1_lowers_lr_and_sigterm_saves_and_exits(tmp_path):
     finally:
         watchdog.cancel()
     text = "".join(lines) + rest
-    assert proc.returncode == 0, text
+    assert proc.returncode == 128 + signal.SIGTERM, text  # saved, but not finished: `train && next` stops
     assert "stopped by SIGTERM" in text and f"aecnn train --resume {out}" in text
     ckpt = torch.load(out / "last.ckpt", weights_only=True)  # complete and loadable
     assert ckpt["scheduler"]["user_scale"] == pytest.approx(0.2)
