@@ -46,3 +46,24 @@ def test_unrecognized_arguments_name_the_command(capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert "aecnn info: error: unrecognized arguments: --bogus" in err and "usage: aecnn info" in err
+
+
+def test_a_run_folder_stands_for_its_best_checkpoint(ckpt, tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    assert main(["info", str(run)]) == 2  # used to say "checkpoint not found" about a folder that exists
+    assert "is a folder without best.ckpt or last.ckpt" in capsys.readouterr().err
+    (run / "last.ckpt").write_bytes(ckpt.read_bytes())
+    assert main(["info", str(run)]) == 0
+    assert "64 x 64" in capsys.readouterr().out
+
+
+def test_empty_and_garbage_checkpoints_get_a_plain_message(tmp_path, capsys):
+    empty, junk = tmp_path / "empty.ckpt", tmp_path / "junk.ckpt"
+    empty.write_bytes(b"")
+    junk.write_bytes(np.random.default_rng(0).bytes(5000))
+    assert main(["info", str(empty)]) == 2
+    assert "empty.ckpt is empty (0 bytes)" in capsys.readouterr().err
+    assert main(["info", str(junk)]) == 2
+    err = capsys.readouterr().err
+    assert "junk.ckpt is not a readable checkpoint" in err and "weights_only" not in err  # no unsafe advice

@@ -63,3 +63,34 @@ def test_to_dict_roundtrip_is_plain():
     d = cfg.to_dict()
     assert d["input_size"] == [32, 48] and d["model"]["channel_config"] == [8, 16, 16]
     assert TrainConfig.from_dict(yaml.safe_load(yaml.safe_dump(d))) == TrainConfig.from_dict(d)
+
+
+@pytest.mark.parametrize("text,key,value", [
+    ("lr: 3e-4\n", "lr", 3e-4),  # PyYAML reads 3e-4 (no dot) as a string: it used to crash in validate()
+    ("epochs: 2.0\n", "epochs", 2),
+    ("input_size: [64, 96]\n", "input_size", (64, 96)),
+    ("seed: '7'\n", "seed", 7),
+])
+def test_yaml_values_are_brought_to_their_type(tmp_path, text, key, value):
+    from aecnn.train.config import load_yaml
+
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    assert getattr(merge_config(load_yaml(path)), key) == value
+
+
+@pytest.mark.parametrize("text,match", [
+    ("seed: 1.5\n", "seed must be an integer, got 1.5"),
+    ("val_fraction: abc\n", "val_fraction must be a number, got 'abc'"),
+    ("input_size: 64\n", "input_size must be two integers H W"),
+    ("input_size: '64'\n", "input_size must be two integers H W"),  # was read as (6, 4)
+    ("strict: maybe\n", "strict must be true or false"),
+    ("model: 5\n", "'model' must be a mapping"),
+])
+def test_yaml_values_that_cannot_be_converted_name_key_and_file(tmp_path, text, match):
+    from aecnn.train.config import load_yaml
+
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=rf"c\.yaml: {match}"):
+        merge_config(load_yaml(path))
