@@ -29,8 +29,10 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], Any], *, fsync:
     umask = os.umask(0)
     os.umask(umask)
     try:
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
         write(tmp)
+        # mkstemp makes 0600, and some writers (safetensors) re-create the file 0600: give the usual
+        # permissions after the write, so colleagues can read the results
+        os.chmod(tmp, 0o666 & ~umask)
         if fsync:
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())

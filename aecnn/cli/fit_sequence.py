@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 from pathlib import Path
 
 from aecnn.cli.errors import CLIError
@@ -101,13 +102,26 @@ def _reduce_arg(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"expected a number of components, 'auto' or 'ensemble', got {text!r}") from None
 
 
+def _json_safe(obj):
+    """``obj`` with non-finite floats as ``None``: strict JSON (``NaN`` is not JSON; parsers other than
+    Python's refuse it)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
 def _write_outputs(out: Path, result, target: str, meta: dict) -> None:
     from aecnn.inference.reconstruct import save_figure
     from aecnn.io import atomic_write
     from aecnn.sequence.fit import prediction_figure, save_sequence_model
 
-    payload = {"target": target, **meta, **result.to_dict()}
-    atomic_write(out / "results.json", lambda tmp: Path(tmp).write_text(json.dumps(payload, indent=1) + "\n"))
+    payload = _json_safe({"target": target, **meta, **result.to_dict()})  # NaN (one held-out sequence) -> null
+    atomic_write(out / "results.json",
+                 lambda tmp: Path(tmp).write_text(json.dumps(payload, indent=1, allow_nan=False) + "\n"))
 
     def write_csv(tmp: str) -> None:
         with open(tmp, "w", newline="") as fh:
@@ -226,4 +240,7 @@ def run(args: argparse.Namespace) -> int:
                                                                      "value_columns": args.frame_value_columns}
                                                   if args.frame_features else None})
         print(f"wrote results.json, predictions.csv, pred_vs_true.png and sequence_model.pt to {out}")
+    else:
+        print("nothing saved (no --out DIR): the fitted model, predictions and figure are gone; "
+              "add --out DIR to keep them")
     return 0
