@@ -84,6 +84,25 @@ def resolve_geometry(args: argparse.Namespace, model: Any) -> Any:
     return Geometry(tuple(model.config.input_size), None, args.resize_mode or "resize")
 
 
+def _warn_if_distorted(frames: Any, geometry: Any) -> None:
+    """Frames far from the model's shape (strips into a crop model) give latents of squashed images."""
+    from aecnn.data import imageio
+
+    if not len(frames):
+        return
+    _seq, _idx, path, stack_index = frames.meta(0)
+    if stack_index >= 0:
+        return
+    try:
+        info = imageio.probe_image(path)
+    except imageio.UnreadableImageError:
+        return
+    why = geometry.distortion(info.height, info.width)
+    if why:
+        logger.warning("%s: the latents describe distorted frames; embed with a model trained on frames "
+                       "like these (first frame: %s)", why.split(";")[0], path)
+
+
 def run(args: argparse.Namespace) -> int:
     from aecnn.inference.embed import check_format, embed_frames, open_frames
     from aecnn.inference.reconstruct import check_writable_dir
@@ -96,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
     geometry = resolve_geometry(args, model)
     frames, info = open_frames(args.data, geometry, cache=args.cache, strict=args.strict,
                                progress=not args.no_progress)
+    _warn_if_distorted(frames, geometry)
     meta = {"checkpoint": str(Path(args.checkpoint).resolve()), "data": info}
     summary = embed_frames(model, frames, args.out, batch_size=args.batch_size, workers=args.workers,
                            dtype=args.dtype, amp=not args.no_amp, strict=args.strict,

@@ -67,6 +67,23 @@ class Geometry:
             return self.input_size
         return int(self.height), int(width)  # type: ignore[arg-type]
 
+    def distortion(self, height: int, width: int) -> str | None:
+        """Why resizing a ``height x width`` frame to ``input_size`` distorts it (aspect changed by
+        more than 1.5x), or ``None``; names the likely cause when ``input_size`` is its transpose."""
+        if self.input_size is None or self.resize_mode != "resize":
+            return None
+        th, tw = self.input_size
+        change = (width / height) / (tw / th)
+        if max(change, 1 / change) <= 1.5:
+            return None
+        msg = (f"{height}x{width} frames (H x W) are resized to {th}x{tw}, which changes their aspect "
+               f"{max(change, 1 / change):.1f}x")
+        if height != width and abs(th / tw - width / height) <= 0.1 * (width / height):
+            msg += f"; sizes are H W: did you mean --input-size {tw} {th}?"
+        else:
+            msg += "; give the frames' own shape (--input-size H W, or --height H for strips of several widths)"
+        return msg
+
     def problem(self, height: int, width: int) -> str | None:
         """Why a ``height x width`` frame cannot be brought to shape, or ``None`` if it can."""
         th, tw = self.output_shape(height, width)

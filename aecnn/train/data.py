@@ -64,6 +64,25 @@ def _geometry(cfg: TrainConfig) -> Geometry | None:
     return None
 
 
+def _warn_if_distorted(root: Path, geometry: Geometry) -> None:
+    """A typed --input-size that squashes the frames (W H typed for H W, a strip to a square) is
+    legal but almost never meant: say so, from the first readable frame."""
+    from aecnn.data import imageio
+    from aecnn.data.index import index_frames
+
+    for ref in index_frames(root, strict=False).frames[:8]:
+        if ref.stack_index is not None:
+            return
+        try:
+            info = imageio.probe_image(ref.path)
+        except imageio.UnreadableImageError:
+            continue
+        why = geometry.distortion(info.height, info.width)
+        if why:
+            logger.warning("%s (first frame: %s)", why, ref.path)
+        return
+
+
 def _probe_geometry(root: Path, strict: bool, resize_mode: str) -> Geometry:
     """No --input-size/--height: use the frames' own size, read from the first frame of each
     sequence (one size: fixed; one height, several widths: width buckets)."""
@@ -127,7 +146,11 @@ def build_data(cfg: TrainConfig, dist: DistInfo, split: tuple[list[str], list[st
     root = Path(cfg.data).expanduser()
     if not root.exists():
         raise FileNotFoundError(f"data folder {root} does not exist")
-    geometry = _geometry(cfg) or _probe_geometry(root, cfg.strict, cfg.resize_mode)
+    geometry = _geometry(cfg)
+    if geometry is None:
+        geometry = _probe_geometry(root, cfg.strict, cfg.resize_mode)
+    else:
+        _warn_if_distorted(root, geometry)
     kwargs = {"cache_dir": cfg.cache_dir, "val_fraction": cfg.val_fraction, "seed": cfg.seed,
               "strict": cfg.strict, "split": split}
     # DDP ranks all call this: the cache's lock file lets one build while the others wait and reuse
