@@ -20,7 +20,9 @@ DEMO = {"synthetic": True, "synthetic_kind": "crop", "synthetic_sequences": 24, 
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", default="runs/demo", help="run folder (default runs/demo; replaced if it holds a run)")
+    p.add_argument("--out", default="runs/demo", help="run folder (default runs/demo; an earlier demo run there is "
+                   "replaced, any other run only with --overwrite)")
+    p.add_argument("--overwrite", action="store_true", help="replace a run there that is not a demo run")
     p.add_argument("--epochs", type=int, default=10, help="epochs (default 10, about 3 minutes on 2 cores)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
@@ -47,8 +49,27 @@ def auto_threads() -> tuple[int, str]:
     return min(n, free), f"load average {load:.1f} on {os.cpu_count()} cores"
 
 
+def _other_run(out: Path) -> bool:
+    """True when ``out`` holds a training run that an earlier ``aecnn demo`` did not make."""
+    import yaml
+
+    if not (out / "last.ckpt").is_file() and not (out / "best.ckpt").is_file():
+        return False
+    try:
+        cfg = yaml.safe_load((out / "config.yaml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return True
+    return not all(cfg.get(k) == (list(v) if isinstance(v, tuple) else v) for k, v in DEMO.items()
+                   if k in ("synthetic", "synthetic_kind", "synthetic_sequences", "input_size", "preset"))
+
+
 def run(args: argparse.Namespace) -> int:
+    from aecnn.cli.errors import CLIError
     from aecnn.train import TrainConfig, train
+
+    if not args.overwrite and _other_run(Path(args.out)):
+        raise CLIError(f"{args.out} holds a training run that is not a demo run: pick another --out, or pass "
+                       "--overwrite to replace it")
 
     threads, why = (args.threads, "--threads") if args.threads else auto_threads()
     cfg = TrainConfig(**{**DEMO, "out": args.out, "epochs": args.epochs, "seed": args.seed, "device": args.device,
