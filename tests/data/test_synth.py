@@ -238,6 +238,16 @@ def test_write_dataset_one_kind(tmp_path):
         write_dataset(tmp_path, SynthConfig(n_sequences=1, frames_per_sequence=1), kinds=("movie",))
 
 
+def test_rewriting_with_fewer_frames_leaves_no_earlier_frames_behind(tmp_path):
+    # frames 2..3 of a first, longer run used to stay in seq_000 and mix into the second dataset
+    write_dataset(tmp_path, SynthConfig(n_sequences=1, frames_per_sequence=4), kinds=("crop",), progress=False)
+    (tmp_path / "crops" / "seq_000" / "notes.txt").write_text("mine")
+    write_dataset(tmp_path, SynthConfig(n_sequences=1, frames_per_sequence=2, seed=7), kinds=("crop",),
+                  progress=False)
+    left = sorted(p.name for p in (tmp_path / "crops" / "seq_000").iterdir())
+    assert left == ["frame_000000.png", "frame_000001.png", "notes.txt"]  # other files are not touched
+
+
 def test_write_dataset_unwritable_path_names_it(tmp_path):
     blocker = tmp_path / "not_a_folder"
     blocker.write_text("x")

@@ -50,6 +50,18 @@ def _prepare_dir(path: Path) -> None:
         raise _os_error(PermissionError, f"cannot write synthetic dataset to {path}: folder is not writable")
 
 
+def _remove_stale_frames(folder: Path, n_frames: int) -> int:
+    """Delete ``frame_NNNNNN.png`` files numbered ``n_frames`` or more: the generator's own names,
+    left by an earlier run with more frames per sequence. Returns how many were removed."""
+    n = 0
+    for f in folder.glob("frame_*.png"):
+        stem = f.stem[len("frame_"):]
+        if len(stem) == 6 and stem.isdigit() and int(stem) >= n_frames:
+            f.unlink()
+            n += 1
+    return n
+
+
 def _os_error(cls: type[OSError], message: str, errno: int | None = None) -> OSError:
     """``cls(message)``: its ``str`` is just the message (which names the path); ``errno`` kept."""
     err = cls(message)
@@ -88,6 +100,7 @@ def write_dataset(out_dir: str | os.PathLike[str], cfg: SynthConfig | None = Non
     seq_rows: list[dict[str, Any]] = []
     frame_rows: list[dict[str, Any]] = []
     written: set[str] = set()
+    removed = 0
     with tqdm(total=total, desc="synth", unit="frame", disable=not progress, leave=False) as bar:
         for seq in iter_sequences(cfg, kinds=kinds):
             written.add(seq.name)
@@ -101,6 +114,7 @@ def write_dataset(out_dir: str | os.PathLike[str], cfg: SynthConfig | None = Non
                     _atomic_write_png(folder / fname, arr)
                     rows[t][f"{kind}_file"] = f"{KINDS[kind]}/{seq.name}/{fname}"
                     bar.update(1)
+                removed += _remove_stale_frames(folder, len(arrays))
             seq_row = seq.params.row()
             seq_row["n_frames"] = len(seq)
             seq_row["seed"] = cfg.seed
@@ -111,6 +125,9 @@ def write_dataset(out_dir: str | os.PathLike[str], cfg: SynthConfig | None = Non
     # the generator settings, so the dataset can be regenerated (SynthConfig(**json.load(...)))
     config = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()}
     atomic_write_text(out / "synth_config.json", json.dumps(config, indent=1) + "\n", fsync=False)
+    if removed:
+        log.warning("removed %d frame files an earlier, longer synth run had left in the sequence folders "
+                    "of %s (they would have mixed into this dataset)", removed, out)
     for d in sub.values():
         stale = sorted(x.name for x in d.glob("seq_*") if x.is_dir() and x.name not in written)
         if stale:
