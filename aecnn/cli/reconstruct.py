@@ -12,6 +12,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", "-o", required=True, help="output folder (recon/, compare/, metrics.csv)")
     p.add_argument("--batch-size", type=int, default=16, help="images per forward pass (default 16)")
     p.add_argument("--no-figures", action="store_true", help="skip the side-by-side comparison PNGs (faster)")
+    p.add_argument("--strict", action="store_true", help="stop at the first unreadable image (default: skip it "
+                   "with a warning and count it in the summary)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -22,6 +24,6 @@ def run(args: argparse.Namespace) -> int:
     check_writable_dir(args.out)
     model = load_model_from_args(args)
     summary = reconstruct_files(model, args.inputs, args.out, batch_size=args.batch_size,
-                                figures=not args.no_figures, progress=not args.no_progress)
+                                figures=not args.no_figures, progress=not args.no_progress, strict=args.strict)
     print(summary.line())
     return 0

@@ -19,7 +19,7 @@ import logging
 import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -296,6 +296,7 @@ class ReconstructionSummary:
     rows: list[dict]
     out_dir: Path
     metrics_csv: Path
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -306,15 +307,26 @@ class ReconstructionSummary:
 
     def line(self) -> str:
         """One-line summary for the terminal."""
+        skipped = (f"; skipped {len(self.skipped)} unreadable (listed above; --strict stops at the first)"
+                   if self.skipped else "")
         return (f"reconstructed {self.n} image{'s' if self.n != 1 else ''}: mean PSNR {self.mean('psnr'):.2f} dB, "
-                f"SSIM {self.mean('ssim'):.4f}, MSE {self.mean('mse'):.3e}; outputs in {self.out_dir}")
+                f"SSIM {self.mean('ssim'):.4f}, MSE {self.mean('mse'):.3e}; outputs in {self.out_dir}{skipped}")
 
 
-def _batches(paths: Sequence[Path], batch_size: int) -> Iterator[list[LoadedImage]]:
-    """Consecutive images of the same size, at most ``batch_size`` at a time (loaded lazily)."""
+def _batches(paths: Sequence[Path], batch_size: int,
+             skipped: list[tuple[str, str]] | None = None) -> Iterator[list[LoadedImage]]:
+    """Consecutive images of the same size, at most ``batch_size`` at a time (loaded lazily).
+    With a ``skipped`` list, files that fail to decode are recorded there (and logged) instead of raising."""
     batch: list[LoadedImage] = []
     for p in paths:
-        img = load_image(p)
+        try:
+            img = load_image(p)
+        except ValueError as exc:
+            if skipped is None:
+                raise
+            logger.warning("skipping %s", exc)
+            skipped.append((str(p), str(exc)))
+            continue
         if batch and (img.pixels.shape != batch[0].pixels.shape or len(batch) >= batch_size):
             yield batch
             batch = []
@@ -338,7 +350,8 @@ def reconstruct_tensor(model: torch.nn.Module, x: torch.Tensor, amp: bool = Fals
 
 
 def reconstruct_files(model: torch.nn.Module, inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike,
-                      batch_size: int = 16, figures: bool = True, progress: bool = True) -> ReconstructionSummary:
+                      batch_size: int = 16, figures: bool = True, progress: bool = True,
+                      strict: bool = False) -> ReconstructionSummary:
     """Reconstruct every image of ``inputs`` and write the outputs under ``out_dir``.
 
     Writes ``recon/<name>.png`` (same bit depth as the input), ``compare/<name>.png``
@@ -352,12 +365,15 @@ def reconstruct_files(model: torch.nn.Module, inputs: Iterable[str | os.PathLike
         batch_size: images per forward pass (consecutive images of one size are batched).
         figures: write the side-by-side figures.
         progress: show a tqdm progress bar.
+        strict: stop at the first unreadable image (default: skip it with a warning, as ``aecnn train``
+            and ``embed`` do, and list it in the summary; when no input is readable it is an error).
 
     Returns:
         The :class:`ReconstructionSummary`.
 
     Raises:
-        FileNotFoundError, ValueError: bad inputs (see :func:`expand_inputs`, :func:`load_image`).
+        FileNotFoundError, ValueError: missing inputs, no readable image, or (``strict``) any unreadable
+            one (see :func:`expand_inputs`, :func:`load_image`).
         OSError: ``out_dir`` cannot be written.
     """
     from tqdm.auto import tqdm
@@ -365,8 +381,22 @@ def reconstruct_files(model: torch.nn.Module, inputs: Iterable[str | os.PathLike
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     paths = expand_inputs(inputs)
-    for p in paths:  # headers only: a bad image stops the run before anything is written
-        probe_input(p)
+    skipped: list[tuple[str, str]] = []
+    readable = []
+    for p in paths:  # headers only: bad images are known before anything is written
+        try:
+            probe_input(p)
+            readable.append(p)
+        except ValueError as exc:
+            if strict:
+                raise
+            skipped.append((str(p), str(exc)))
+    if not readable:
+        raise ValueError(skipped[0][1] if len(skipped) == 1 else
+                         f"none of the {len(skipped)} inputs is a readable image; first: {skipped[0][1]}")
+    for _p, why in skipped:
+        logger.warning("skipping %s", why)
+    paths = readable
     out = check_writable_dir(out_dir, create=True)
     names = dict(zip([p.resolve() for p in paths], output_names(paths)))
     model.eval()
@@ -374,7 +404,7 @@ def reconstruct_files(model: torch.nn.Module, inputs: Iterable[str | os.PathLike
     warned: set[tuple[int, int]] = set()
     rows: list[dict] = []
     with tqdm(total=len(paths), desc="reconstruct", unit="img", disable=not progress, leave=False) as bar:
-        for batch in _batches(paths, batch_size):
+        for batch in _batches(paths, batch_size, None if strict else skipped):
             size = batch[0].pixels.shape
             if size != model_size and size not in warned:
                 warned.add(size)
@@ -395,8 +425,10 @@ def reconstruct_files(model: torch.nn.Module, inputs: Iterable[str | os.PathLike
                     save_figure(fig, out / "compare" / f"{name}.png")
                 rows.append(row)
             bar.update(len(batch))
+    if not rows:
+        raise ValueError(f"none of the {len(skipped)} inputs could be decoded; first: {skipped[0][1]}")
     csv_path = _write_metrics(out / "metrics.csv", rows)
-    return ReconstructionSummary(rows, out, csv_path)
+    return ReconstructionSummary(rows, out, csv_path, skipped)
 
 
 def read_metrics(path: str | os.PathLike) -> list[dict]:

@@ -99,3 +99,21 @@ def test_debug_shows_the_exception(ckpt, tmp_path):
 
     with pytest.raises(FileNotFoundError):
         main(["reconstruct", "--debug", str(ckpt), str(tmp_path / "none.png"), "--out", str(tmp_path / "o")])
+
+
+def test_reconstruct_skips_a_corrupt_file_among_good_ones_unless_strict(ckpt, frame_paths, tmp_path, capsys, caplog):
+    from aecnn.cli import main
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for p in frame_paths[:2]:
+        (folder / p.name).write_bytes(p.read_bytes())
+    (folder / "frame_9.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)  # one bad file used to stop the folder
+    assert main(["reconstruct", str(ckpt), str(folder), "--out", str(tmp_path / "r"), "--no-progress"]) == 0
+    out = capsys.readouterr()
+    assert "reconstructed 2 images" in out.out and "skipped 1 unreadable" in out.out
+    assert any("skipping" in r.getMessage() and "frame_9.png" in r.getMessage() for r in caplog.records)
+    assert len((tmp_path / "r" / "metrics.csv").read_text().splitlines()) == 3
+    assert main(["reconstruct", str(ckpt), str(folder), "--out", str(tmp_path / "s"), "--no-progress",
+                 "--strict"]) == 2
+    assert "frame_9.png" in capsys.readouterr().err and not (tmp_path / "s").exists()
