@@ -30,6 +30,7 @@ logger = logging.getLogger("aecnn.data.cache")
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 DTYPES = ("auto", "uint8", "uint16")
+LOW_BIT_PEAK = 16384  # 16-bit frames never brighter than this hold 14 bits or fewer: warn (scaled by 1/65535)
 _OWN_FILE = re.compile(r"^(frames_[0-9a-f]{12}_h\d+_w\d+\.npy(\.tmp-.*)?|manifest\.json\.tmp-.*)$")
 
 
@@ -134,8 +135,10 @@ class CacheBuilder:
         m = next(m for m in self.index.stacks[path] if m.key == key)
         return [(m.height, m.width, m.kind)] * len(items), None
 
-    def _decode(self, unit) -> tuple[int, str | None]:
+    def _decode(self, unit) -> tuple[int, str | None, int]:
+        """Decode one file's frames into the cache: (frames, error or None, brightest 16-bit value or -1)."""
         path, key, items = unit
+        peak = -1
         try:
             if items[0][1] is None:
                 frames: Iterable = [(items[0][0], imageio.read_image(path))]
@@ -147,10 +150,12 @@ class CacheBuilder:
                 if img.shape != self.src_shape[pos]:
                     raise imageio.UnreadableImageError(
                         f"decoded shape {img.shape} differs from header {self.src_shape[pos]}")
+                if img.dtype == np.uint16:
+                    peak = max(peak, int(img.max()))
                 self.out[b].write(row, apply_geometry(_to_dtype(img, self.dtype), self.geometry))
         except (imageio.UnreadableImageError, OSError, ValueError) as exc:
-            return len(items), str(exc)
-        return len(items), None
+            return len(items), str(exc), peak
+        return len(items), None, peak
 
     def run(self) -> dict:
         t0 = time.perf_counter()
@@ -230,11 +235,18 @@ class CacheBuilder:
         good = [u for u in range(len(units)) if u not in bad_units]
         failed: set[int] = set()
         with tqdm(total=len(probed), desc="caching frames", unit="frame", disable=not self.progress) as bar:
-            for u, (n, err) in zip(good, self._map(self._decode, [units[u] for u in good])):
+            peak = -1
+            for u, (n, err, p) in zip(good, self._map(self._decode, [units[u] for u in good])):
                 bar.update(n)
+                peak = max(peak, p)
                 if err is not None:
                     self._fail(units[u][0], err)
                     failed.update(pos for pos, _ in units[u][2])
+        if 0 <= peak < LOW_BIT_PEAK:
+            logger.warning(
+                "16-bit frames under %s reach at most %d of 65535 (10-, 12- or 14-bit camera data in 16-bit "
+                "files?): scaled by 1/65535 they are at most %.3f bright, which the network and PSNR will "
+                "see as nearly black; rescale the files to the full range first", index.root, peak, peak / 65535)
         keep = [p for p in sorted(probed) if p not in failed]
         if not keep:
             raise ValueError(f"no readable frames under {index.root} (first failure: "

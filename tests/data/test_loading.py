@@ -439,3 +439,25 @@ def test_array_dataset():
     assert list(ds.widths) == [40] * 6 and ds.sequences == ["a", "b"]
     with pytest.raises(ValueError):
         ArrayFrameDataset(frames[0])
+
+
+def test_low_bit_data_in_16_bit_files_is_pointed_out(tmp_path, caplog):
+    # 12-bit camera frames saved as 16-bit TIFFs used to train as nearly black images without a word
+    import logging
+
+    from aecnn.data.cache import FrameCache
+    from aecnn.data.geometry import Geometry
+    from aecnn.data.index import index_frames
+
+    rng = np.random.default_rng(0)
+    for name, top in (("twelve", 4095), ("full", 65535)):
+        root = tmp_path / name
+        (root / "s0").mkdir(parents=True)
+        for t in range(2):
+            tifffile.imwrite(root / "s0" / f"f{t}.tif", rng.integers(0, top + 1, (40, 40)).astype(np.uint16))
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            FrameCache.open_or_build(index_frames(root), tmp_path / f"cache_{name}", Geometry(input_size=(40, 40)),
+                                     progress=False)
+        warned = [r.getMessage() for r in caplog.records if "of 65535" in r.getMessage()]
+        assert bool(warned) == (name == "twelve"), warned
