@@ -61,11 +61,16 @@ def save_split(path: str | os.PathLike, train: Sequence[str], val: Sequence[str]
 def load_split(path: str | os.PathLike) -> tuple[list[str], list[str]]:
     """Read a split written by :func:`save_split`; returns ``(train, val)``."""
     path = Path(path)
+    if path.is_dir() and (path / "split.json").is_file():  # a run folder: its split, as --resume takes the folder
+        path = path / "split.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"split file not found: {path}" + (" (a folder without split.json)" if path.is_dir()
+                                                                   else ""))
     try:
         d = json.loads(path.read_text())
+        if not all(isinstance(d[k], list) for k in ("train", "val")):  # a bare string splits into characters
+            raise TypeError("'train' and 'val' must be lists of sequence names")
         train, val = [str(s) for s in d["train"]], [str(s) for s in d["val"]]
-    except FileNotFoundError:
-        raise
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"{path} is not a split file ({{'train': [...], 'val': [...]}}): {exc}") from exc
     if set(train) & set(val):

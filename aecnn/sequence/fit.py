@@ -182,7 +182,8 @@ def _splits(names: list[str], cfg: FitConfig,
                              f"{len(names)} with latents and targets (e.g. {names[:3]})")
         rest = [n for n in names if n not in set(train) | set(test)]
         if rest:
-            logger.warning("%d sequences are in neither part of the split and are not used: %s", len(rest), rest[:5])
+            logger.warning("%d sequences are in neither part of the split and are not used: %s%s", len(rest),
+                           ", ".join(rest[:5]), " ..." if len(rest) > 5 else "")
         return [(train, test)]
     if cfg.folds and cfg.folds >= 2:
         if cfg.folds > len(names):
@@ -344,8 +345,12 @@ def fit_sequence_model(sequences: Mapping[str, np.ndarray], targets: Mapping[str
     names = [n for n in sequences if n in targets and len(sequences[n]) >= cfg.window]
     short = [n for n in sequences if n in targets and len(sequences[n]) < cfg.window]
     if short:
-        logger.warning("%d sequences shorter than the window (%d frames) are left out: %s", len(short),
-                       cfg.window, ", ".join(short[:5]))
+        logger.warning("%d sequences shorter than the window (%d frames) are left out: %s%s (a smaller "
+                       "--window keeps them)", len(short), cfg.window, ", ".join(short[:5]),
+                       " ..." if len(short) > 5 else "")
+    if not names and short:
+        raise ValueError(f"every sequence with a target is shorter than the window of {cfg.window} frames (the "
+                         f"longest has {max(len(sequences[n]) for n in short)}): pass a smaller --window")
     y_all = {n: float(targets[n]) for n in names}
     if cfg.log_target:
         bad = [n for n, v in y_all.items() if v <= 0]

@@ -396,3 +396,24 @@ def test_fit_sequence_cli_width_fft_summary(tmp_path, capsys):
     assert "--reduce 11: must be between 1 and the summary's values (10)" in capsys.readouterr().err
     assert main([*common, "--latent-summary", "width-recentre", "--summary-window", "0"]) == 2
     assert "--summary-window 0: must be at least 1 column" in capsys.readouterr().err
+
+
+def test_sequences_all_shorter_than_the_window_say_so():
+    seqs, targets = synthetic_latents(n_seq=4, t=6)
+    with pytest.raises(ValueError, match="shorter than the window of 8 frames .*longest has 6.*smaller --window"):
+        fit_sequence_model(seqs, targets, FitConfig(**FAST), progress=False)
+
+
+def test_a_split_given_as_a_run_folder_or_with_bare_strings(tmp_path):
+    import json
+
+    from aecnn.data.split import load_split
+
+    (tmp_path / "split.json").write_text(json.dumps({"train": ["a", "b"], "val": ["c"]}))
+    assert load_split(tmp_path) == (["a", "b"], ["c"])  # the run folder stands for its split.json
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(FileNotFoundError, match="a folder without split.json"):  # was "[Errno 21] Is a directory"
+        load_split(tmp_path / "sub")
+    (tmp_path / "s.json").write_text(json.dumps({"train": "seq_000", "val": ["c"]}))
+    with pytest.raises(ValueError, match="must be lists of sequence names"):  # was split into characters
+        load_split(tmp_path / "s.json")
