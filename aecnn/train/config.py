@@ -101,6 +101,8 @@ class TrainConfig:
             self.input_size = tuple(int(v) for v in self.input_size)  # type: ignore[assignment]
             need(len(self.input_size) == 2, f"input_size must be H W, got {self.input_size}")
         need(self.input_size is None or self.height is None, "give --input-size H W or --height H, not both")
+        need(not (self.synthetic and self.data), f"give a data folder ({self.data}) or --synthetic, not both: "
+                                                 "synthetic training would ignore the folder")
         need(self.resize_mode in RESIZE_MODES, f"resize_mode must be one of {', '.join(RESIZE_MODES)}")
         need(0.0 <= self.val_fraction < 1.0, f"val_fraction must be in [0, 1), got {self.val_fraction}")
         need(self.synthetic_kind in SYNTH_KINDS, f"synthetic_kind must be one of {', '.join(SYNTH_KINDS)}")

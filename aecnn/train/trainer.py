@@ -158,13 +158,23 @@ class Trainer(EpochEndMixin, TrainStateMixin):
             torch.set_num_threads(cfg.threads)
         _seed_everything(cfg.seed)
         self.run_dir = Path(cfg.out).expanduser()
+        if cfg.data and not cfg.synthetic:
+            data = Path(cfg.data).expanduser().resolve()
+            if self.run_dir.resolve() == data or data in self.run_dir.resolve().parents:
+                raise ValueError(f"--out {self.run_dir} is inside the data folder {cfg.data}: its figures would be "
+                                 "read as frames of a sequence next time; pick a run folder outside the data")
         if not cfg.resume and not cfg.overwrite and (self.run_dir / "last.ckpt").is_file():
             raise ValueError(f"{self.run_dir} already holds a run (last.ckpt): continue it with --resume "
                              f"{self.run_dir}, start afresh there with --overwrite, or pick another --out")
         if not cfg.resume:
             return None
         self.resume_path = find_checkpoint(cfg.resume)
-        return load_training_checkpoint(self.resume_path)
+        ckpt = load_training_checkpoint(self.resume_path)
+        done = int(ckpt.get("epoch", 0))
+        if cfg.epochs <= done:  # would train nothing, yet rewrite config.yaml with the smaller total
+            raise ValueError(f"{self.resume_path} has done {done} epoch(s): --epochs is the new total, so give more "
+                             f"than {done} (e.g. --epochs {done + 10})")
+        return ckpt
 
     def _build_data(self, ckpt: dict[str, Any] | None) -> None:
         cfg, dev = self.cfg, self.dist.device

@@ -94,3 +94,16 @@ def test_yaml_values_that_cannot_be_converted_name_key_and_file(tmp_path, text, 
     path.write_text(text)
     with pytest.raises(ValueError, match=rf"c\.yaml: {match}"):
         merge_config(load_yaml(path))
+
+
+def test_a_data_folder_and_synthetic_data_are_not_both_taken():
+    with pytest.raises(ValueError, match="or --synthetic, not both"):  # the folder used to be ignored
+        TrainConfig(data="frames", synthetic=True)
+
+
+def test_the_run_folder_may_not_sit_inside_the_data(tmp_path):
+    from aecnn.train import train
+
+    (tmp_path / "frames").mkdir()
+    with pytest.raises(ValueError, match="is inside the data folder"):
+        train(TrainConfig(data=str(tmp_path / "frames"), out=str(tmp_path / "frames" / "run"), device="cpu"))

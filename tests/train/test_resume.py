@@ -38,6 +38,10 @@ def test_two_plus_two_equals_four(tmp_path):
     result = train(TrainConfig(out=str(split), epochs=4, resume=str(split), **base))
     assert result.epochs_done == 4
     assert_same_weights(straight / "last.ckpt", split / "last.ckpt")
+    before = (split / "config.yaml").read_text()
+    with pytest.raises(ValueError, match=r"has done 4 epoch\(s\).*more than 4"):  # used to train nothing, silently
+        train(TrainConfig(out=str(split), epochs=3, resume=str(split), **base))
+    assert (split / "config.yaml").read_text() == before
 
 
 def test_interrupted_mid_epoch_resumes_exactly(tmp_path, monkeypatch):
