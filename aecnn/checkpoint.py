@@ -13,6 +13,7 @@ are stripped; we never write them.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from pathlib import Path
@@ -25,6 +26,7 @@ from aecnn.io import atomic_write
 from aecnn.models import AutoEncoder_CNNV3, AutoEncoderConfig, create_autoencoder
 
 FORMAT = "aecnn-checkpoint"
+logger = logging.getLogger(__name__)
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -168,6 +170,11 @@ def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu"
     """
     ckpt = load_checkpoint(path, map_location)
     if "model_config" in ckpt:
+        given = [n for n, v in (("preset", preset), ("latent_size", latent_size), ("input_size", input_size))
+                 if v is not None]
+        if given:
+            logger.warning("%s carries its own architecture; ignoring %s (meant for plain state_dict files)",
+                           path, ", ".join(given))
         model = AutoEncoder_CNNV3.from_config(ckpt["model_config"])
     else:
         overrides: dict[str, Any] = {}

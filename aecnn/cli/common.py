@@ -11,6 +11,21 @@ from aecnn.models.config import OUTPUT_ACTIVATIONS, STRATEGIES
 from aecnn.models.layers import ACTIVATIONS, NORMS
 
 
+def at_least(minimum: int):
+    """argparse ``type=``: an integer >= ``minimum`` (``--workers -2`` or ``--epochs 0`` refused by name)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"  # what argparse names in its message
+    return parse
+
+
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
     """Preset plus every model option (None = keep the preset's value)."""
     g = p.add_argument_group("model")

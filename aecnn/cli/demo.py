@@ -13,6 +13,8 @@ import argparse
 import time
 from pathlib import Path
 
+from aecnn.cli.common import at_least
+
 DEMO = {"synthetic": True, "synthetic_kind": "crop", "synthetic_sequences": 24, "synthetic_frames": 32,
         "input_size": (96, 96), "resize_mode": "resize", "preset": "tiny", "batch_size": 16, "lr": 3e-3,
         "schedule": "cosine", "warmup_epochs": 0.5, "val_fraction": 0.2, "recon_every": 4,
@@ -23,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="runs/demo", help="run folder (default runs/demo; an earlier demo run there is "
                    "replaced, any other run only with --overwrite)")
     p.add_argument("--overwrite", action="store_true", help="replace a run there that is not a demo run")
-    p.add_argument("--epochs", type=int, default=10, help="epochs (default 10, about 3 minutes on 2 cores)")
+    p.add_argument("--epochs", type=at_least(1), default=10, help="epochs (default 10, about 3 minutes on 2 cores)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     p.add_argument("--threads", type=int, help="CPU threads (default: the cores not busy with other work)")

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from aecnn.cli.common import add_checkpoint_arguments, load_model_from_args
+from aecnn.cli.common import add_checkpoint_arguments, at_least, load_model_from_args
 
 logger = logging.getLogger(__name__)
 
@@ -30,9 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--resize-mode", choices=RESIZE_MODES, default=None, help="how frames are shaped (default resize)")
     g.add_argument("--cache", "--cache-dir", nargs="?", const="auto", default=None, metavar="DIR",
                    help="use (or build) the training frame cache: no value = default location, or a base folder")
-    g.add_argument("--workers", type=int, default=2, help="frame-decoding worker processes (default 2)")
+    g.add_argument("--workers", type=at_least(0), default=2, help="frame-decoding worker processes (default 2)")
     g.add_argument("--strict", action="store_true", help="stop at the first unreadable frame instead of skipping it")
-    p.add_argument("--batch-size", type=int, default=64, help="frames per forward pass (default 64)")
+    p.add_argument("--batch-size", type=at_least(1), default=64, help="frames per forward pass (default 64)")
     p.add_argument("--dtype", choices=("float32", "float16"), default="float32", help="latent dtype on disk")
     p.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -22,6 +22,7 @@ import json
 import math
 from pathlib import Path
 
+from aecnn.cli.common import at_least
 from aecnn.cli.errors import CLIError
 
 
@@ -46,8 +47,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "`aecnn track` (the drop's size) beside the change of drop_x drop_y")
     f.add_argument("--frame-column", default="frame", help="frame-number column of FRAMES.csv (default frame)")
     g = p.add_argument_group("windows and model")
-    g.add_argument("--window", type=int, default=16, help="frames per window T (default 16)")
-    g.add_argument("--stride", type=int, default=4, help="frames between windows S (default 4)")
+    g.add_argument("--window", type=at_least(1), default=16, help="frames per window T (default 16)")
+    g.add_argument("--stride", type=at_least(1), default=4, help="frames between windows S (default 4)")
     g.add_argument("--head", choices=HEADS, default="v1",
                    help="v1: mean over time then linear (the users' client); last: last time step")
     g.add_argument("--hidden", type=int, default=64, help="LSTM hidden size (default 64)")
@@ -78,10 +79,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="columns width-recentre keeps (default 9)")
     g.add_argument("--dropout", type=float, default=0.1)
     t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=int, default=60)
+    t.add_argument("--epochs", type=at_least(1), default=60)
     t.add_argument("--lr", type=float, default=3e-3)
     t.add_argument("--weight-decay", type=float, default=1e-4)
-    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--batch-size", type=at_least(1), default=32)
     t.add_argument("--val-fraction", type=float, default=0.25, help="share of sequences held out (default 0.25)")
     t.add_argument("--folds", type=int, default=0, help="K-fold cross-validation over sequences (K >= 2)")
     t.add_argument("--split", default=None, metavar="SPLIT.json",

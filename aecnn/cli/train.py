@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     d.add_argument("--data", help="folder of frames: one sub-folder per sequence (PNG, JPEG, BMP, TIFF, .npy/.npz)")
     add_positional_alias(d, "data", "--data", "DATA", "folder of frames")
     d.add_argument("--synthetic", action="store_true", help="train on synthetic droplet videos made in memory", **flag)
-    d.add_argument("--synthetic-kind", choices=SYNTH_KINDS, help="201x201 crops (default) or 152x1280 strips")
+    d.add_argument("--synthetic-kind", choices=SYNTH_KINDS, help="201x201 crops (default) or 1280-wide, 152-high strips")
     d.add_argument("--synthetic-sequences", type=int, help="synthetic sequences (default 16)")
     d.add_argument("--synthetic-frames", type=int, help="frames per synthetic sequence (default 32)")
     add_size_argument(p, default=None)

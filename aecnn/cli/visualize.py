@@ -61,5 +61,6 @@ def run(args: argparse.Namespace) -> int:
     save_figure(fig, args.output, dpi=args.dpi)
     grid = model.plan.grid
     attn = "on" if model.bottleneck.attn is not None else "off (no matrix)"
-    print(f"wrote {args.output} ({size[0]}x{size[1]} input, bottleneck grid {grid[0]}x{grid[1]}, attention {attn})")
+    print(f"wrote {args.output} ({size[0]}x{size[1]} (H x W) input, bottleneck grid {grid[0]}x{grid[1]} (gh x gw), "
+          f"attention {attn})")
     return 0

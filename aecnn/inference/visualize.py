@@ -196,7 +196,7 @@ def attention_figure(res: AttentionResult, show_matrix: bool = True, show_heatma
         axes = all_axes
     for name, ax in zip(image_panels, axes):
         if name == "input":
-            _show_image(fig, ax, res.image, f"input {h}x{w}")
+            _show_image(fig, ax, res.image, f"input {h}x{w} (H x W)")
         elif name == "recon":
             mse = float(np.mean((res.image - res.recon) ** 2))
             psnr = 10 * np.log10(1 / mse) if mse > 0 else float("inf")

@@ -41,3 +41,13 @@ def test_an_aecnn_checkpoint_without_weights(tmp_path):
     torch.save({"format": ck.FORMAT, "model_config": {}}, path)
     with pytest.raises(ValueError, match=r"empty\.pt is an aecnn checkpoint without its 'model' weights"):
         ck.load_model(path)
+
+
+def test_architecture_options_beside_an_aecnn_checkpoint_are_reported_as_ignored(tmp_path, caplog):
+    import logging
+
+    path = ck.save_checkpoint(tmp_path / "m.ckpt", create_autoencoder("tiny", input_size=SIZE))
+    with caplog.at_level(logging.WARNING):
+        model = ck.load_model(path, preset="large")
+    assert model.config.channel_config == (16, 32, 64)
+    assert any("ignoring preset" in r.getMessage() for r in caplog.records)
