@@ -14,6 +14,7 @@ import os
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -43,6 +44,21 @@ def _to_dtype(img: np.ndarray, dtype: np.dtype) -> np.ndarray:
     scale = 255.0 if dtype == np.uint8 else 65535.0
     x = imageio.to_unit_float(img).astype(np.float64) * scale
     return np.rint(x).astype(dtype)
+
+
+def _warn_odd_sizes(src_shape: dict[int, tuple[int, int]], index: FrameIndex, geometry: Geometry) -> None:
+    """A few frames (under 5 %) of another size than the rest are usually strays (a snapshot, a
+    thumbnail) that a fixed ``input_size`` would resize along with the others without a word."""
+    sizes = Counter(src_shape.values())
+    if len(sizes) < 2:
+        return
+    (main, _), = sizes.most_common(1)
+    odd = [p for p, s in src_shape.items() if s != main]
+    if len(odd) <= 0.05 * len(src_shape):
+        first = index.frames[min(odd)].path
+        logger.warning("%d of %d frames under %s are not %dx%d (H x W) like the rest (first: %s, %dx%d): they are "
+                       "brought to %dx%d with the others; remove them if they do not belong", len(odd),
+                       len(src_shape), index.root, *main, first, *src_shape[min(odd)], *geometry.input_size)
 
 
 class _RowWriter:
@@ -217,6 +233,8 @@ class CacheBuilder:
                              "choose resize_mode='pad_crop' or 'resize', or another size")
         # 2. layout: one bucket per output shape (one in all for a fixed input_size)
         self.src_shape = {p: (h, w) for p, (h, w, _) in probed.items()}
+        if geometry.input_size is not None:
+            _warn_odd_sizes(self.src_shape, index, geometry)
         shapes = sorted({geometry.output_shape(h, w) for h, w in self.src_shape.values()}, key=lambda s: s[1])
         bucket_of = {s: b for b, s in enumerate(shapes)}
         counts = [0] * len(shapes)

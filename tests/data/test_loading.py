@@ -461,3 +461,26 @@ def test_low_bit_data_in_16_bit_files_is_pointed_out(tmp_path, caplog):
                                      progress=False)
         warned = [r.getMessage() for r in caplog.records if "of 65535" in r.getMessage()]
         assert bool(warned) == (name == "twelve"), warned
+
+
+def test_a_stray_frame_of_another_size_is_named(tmp_path, caplog):
+    # with a fixed size, one 180x150 snapshot among 201x201 crops used to be resized without a word
+    import logging
+
+    from PIL import Image
+
+    from aecnn.data.cache import FrameCache
+    from aecnn.data.geometry import Geometry
+    from aecnn.data.index import index_frames
+
+    rng = np.random.default_rng(0)
+    for s in ("a", "b"):
+        (tmp_path / "d" / s).mkdir(parents=True)
+        for t in range(12):
+            Image.fromarray(rng.integers(0, 255, (48, 48), dtype=np.uint8)).save(tmp_path / "d" / s / f"f{t}.png")
+    Image.fromarray(rng.integers(0, 255, (40, 36), dtype=np.uint8)).save(tmp_path / "d" / "a" / "f99.png")
+    with caplog.at_level(logging.WARNING):
+        FrameCache.open_or_build(index_frames(tmp_path / "d"), tmp_path / "c", Geometry(input_size=(48, 48)),
+                                 progress=False)
+    msgs = [r.getMessage() for r in caplog.records]
+    assert any("1 of 25 frames" in m and "f99.png" in m and "40x36" in m for m in msgs), msgs
