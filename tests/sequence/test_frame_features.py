@@ -162,3 +162,14 @@ def test_reduce_out_of_range_is_refused(tmp_path, capsys):
                "--no-progress"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "--reduce 9" in err and "(8)" in err
+
+
+def test_fit_sequence_says_when_nothing_is_kept_and_writes_strict_json(tmp_path, capsys):
+    lat, _frames, targets = _speed_only_in_origins(tmp_path, n_seq=6, t=10)
+    common = [str(lat), str(targets), "--window", "8", "--hidden", "8", "--epochs", "2", "--no-progress"]
+    assert main(["fit-sequence", *common]) == 0
+    assert "nothing saved (no --out DIR)" in capsys.readouterr().out
+    # one held-out sequence: R² is undefined (NaN), which used to be written as a bare NaN
+    assert main(["fit-sequence", *common, "--val-fraction", "0.1", "--out", str(tmp_path / "o")]) == 0
+    text = (tmp_path / "o" / "results.json").read_text()
+    assert "NaN" not in text and json.loads(text)["r2"] is None
