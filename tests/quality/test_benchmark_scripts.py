@@ -1,6 +1,6 @@
 """The benchmark scripts that are not CLI commands (``benchmarks/quality_sweep.py``,
 ``benchmarks/r2_ceiling.py``, ``benchmarks/real_errors.py``, ``crop_motion.py``, ``seq_repeats.py``, ``reduce_auto.py``,
-``synth_gap.py``, ``seq_figure.py``) still run, on toy sizes on the CPU."""
+``synth_gap.py``, ``seq_figure.py``, ``latent_probe.py``) still run, on toy sizes on the CPU."""
 from __future__ import annotations
 
 import importlib.util
@@ -371,3 +371,30 @@ def test_seq_figure_colours_distinct_past_ten_latent_spaces_pca_grey():
     assert len({str(v) for v in fig.colours(["PCA", "a", "b"]).values()}) == 3
     with pytest.raises(ValueError, match="at most 20"):
         fig.colours([f"s{i}" for i in range(21)])
+
+
+def test_latent_probe_runs_on_a_toy_cache_and_finds_a_linear_quantity(tmp_path):
+    import numpy as np
+
+    probe = _load("latent_probe")
+    n_seq, frames = 3, 4
+    truth_tr = probe.ground_truth(n_seq, frames, 0)
+    truth_va = probe.ground_truth(2, frames, 1000)
+    rng = np.random.default_rng(0)
+
+    def latents(truth):  # one latent space that holds the contact length along a high-variance axis
+        z = rng.normal(scale=0.01, size=(len(truth["volume"]), 6))
+        z[:, 0] += truth["contact_length_px"]
+        return z
+
+    cache = tmp_path / "lat.npz"
+    np.savez(cache, toy_train=latents(truth_tr), toy_val=latents(truth_va))
+    out = tmp_path / "probe.json"
+    assert probe.main(["--cache", str(cache), "--k", "1", "2", "--train-sequences", str(n_seq), "--val-sequences",
+                       "2", "--frames", str(frames), "--out", str(out), "--figure", str(tmp_path / "p.png"),
+                       "--group", "toy=toy"]) == 0
+    r2 = json.loads(out.read_text())["r2"]["toy"]
+    assert r2["1"]["contact_length_px"] > 0.99 and (tmp_path / "p.png").stat().st_size > 0
+    with pytest.raises(SystemExit, match="other sequence counts"):
+        probe.main(["--cache", str(cache), "--train-sequences", "4", "--val-sequences", "2", "--frames",
+                    str(frames), "--out", str(out)])
