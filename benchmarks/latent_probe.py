@@ -64,6 +64,35 @@ def probe(train: np.ndarray, val: np.ndarray, y_train: dict, y_val: dict, ks: li
     return out
 
 
+def _ranks(x: np.ndarray) -> np.ndarray:
+    return np.argsort(np.argsort(x)).astype(np.float64)
+
+
+def relate(results: dict, seq_jsons: list[str], k: str = "4") -> dict:
+    """Each latent space's sequence-stage R² (mean over LSTM seeds at the K its CV chose) beside the
+    probe at ``k``; Pearson and Spearman correlations over the aecnn spaces (PCA latents left out)."""
+    rows = {}
+    for path in seq_jsons:
+        d = json.loads(Path(path).read_text())
+        for name, choice in d["cv_choice"].items():
+            if name in results and name not in rows:
+                rows[name] = {"k_cv": choice["k"], "lstm_r2": d["summary"][f"{name} K={choice['k']}"]["mean"],
+                              **{f: results[name][k][f] for f in (*FRAME_FIELDS, *SEQUENCE_FIELDS)}}
+    nets = [n for n in rows if n != "PCA"]
+    y = np.array([rows[n]["lstm_r2"] for n in nets])
+    corr = {}
+    if len(nets) >= 3:
+        for f in (*FRAME_FIELDS, *SEQUENCE_FIELDS):
+            x = np.array([rows[n][f] for n in nets])
+            corr[f] = {"pearson": float(np.corrcoef(x, y)[0, 1]),
+                       "spearman": float(np.corrcoef(_ranks(x), _ranks(y))[0, 1])}
+    print(f"\nsequence-stage R² (CV-chosen K) against the probe at K={k}; correlations over {len(nets)} aecnn "
+          "latent spaces (PCA latents left out)")
+    for f, c in corr.items():
+        print(f"  {f}: Pearson {c['pearson']:.2f}, Spearman {c['spearman']:.2f}")
+    return {"k": int(k), "rows": rows, "correlation": corr, "n": len(nets)}
+
+
 def figure(results: dict, groups: dict[str, list[str]], ks: list[int], path: str,
            fields: tuple[str, ...] = ("contact_length_px", "elongation", "volume", "log_viscosity")) -> None:
     import matplotlib
@@ -103,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=32)
     p.add_argument("--val-seed", type=int, default=1000, help="the cache's held-out generator seed (default 1000)")
     p.add_argument("--out", required=True, help="JSON with every R²")
+    p.add_argument("--seq-repeats", action="append", default=[], metavar="JSON",
+                   help="seq_repeats.py output for the same latents and held-out seed: relate each latent "
+                        "space's LSTM R² (K chosen by CV) to the probe at K=4 (exploratory)")
     p.add_argument("--figure", default=None, help="PNG: mean R² (min-max bars) against K per --group")
     p.add_argument("--group", action="append", default=[], metavar="LABEL=NAME,NAME",
                    help="latent spaces drawn as one line in --figure (names as in the JSON)")
@@ -125,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
                 results[key] = probe(tr, va, y_tr, y_va, a.k)
     meta = {"command": " ".join(sys.argv), "val_seed": a.val_seed, "k": a.k, "caches": a.cache,
             "seconds": round(time.perf_counter() - t0, 1)}
-    atomic_write_text(a.out, json.dumps({"meta": meta, "r2": results}, indent=1) + "\n")
+    relation = relate(results, a.seq_repeats) if a.seq_repeats else None
+    atomic_write_text(a.out, json.dumps({"meta": meta, "r2": results, "lstm_relation": relation}, indent=1) + "\n")
     if a.figure:
         groups = {g.partition("=")[0]: g.partition("=")[2].split(",") for g in a.group}
         figure(results, groups, a.k, a.figure)
