@@ -1,6 +1,7 @@
 """AutoEncoder_CNNV3: a skip-free convolutional autoencoder for grayscale images of any size."""
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from collections.abc import Iterator
@@ -51,7 +52,8 @@ def _running_stats_kept(module: nn.Module) -> Iterator[None]:
                     m.num_batches_tracked.copy_(count)
 
 
-_OWN_FILES = (str(Path(__file__).resolve().parents[1]), str(Path(torch.__file__).resolve().parent))
+# folders (with the separator, so ".../torch" does not also claim ".../torch_geometric") a warning skips
+_OWN_FILES = tuple(str(p) + os.sep for p in (Path(__file__).resolve().parents[1], Path(torch.__file__).resolve().parent))
 
 
 def _caller_stacklevel() -> int:
