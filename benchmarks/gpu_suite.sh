@@ -62,7 +62,7 @@ part_memory() {
 }
 part_loader() {
   python3 -c "from aecnn.data.synth import SynthConfig, write_dataset; \
-write_dataset('/tmp/aecnn-synth', SynthConfig(n_sequences=16, frames_per_sequence=64), progress=False)"
+write_dataset('/tmp/aecnn-synth', SynthConfig(n_sequences=16, frames_per_sequence=64), progress=False, overwrite=True)"
   t 100 $B --loader /tmp/aecnn-synth/crops /tmp/aecnn-synth/strips $SIZES --loader-workers ${LW:-8 16} \
     --loader-batch 128 --cache-dir /tmp/aecnn-cache --out "$PARTS" --name loader
 }

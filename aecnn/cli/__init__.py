@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (mod, helptext) in _available().items():
         p = sub.add_parser(name, help=helptext, description=helptext)
-        p.add_argument("--debug", action="store_true", help="show full tracebacks")
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks")
         importlib.import_module(mod).add_arguments(p)
         p.set_defaults(_module=mod, _parser=p)  # _parser: errors found after parsing name the command
     return parser

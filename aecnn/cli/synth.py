@@ -59,6 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "blur_sigma=0.8 or aspect_range=0.96,1.15 (repeatable)")
     parser.add_argument("--config", metavar="JSON", default=None,
                         help="start from a dataset's synth_config.json (options given here override it)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an earlier synthetic dataset in --out (a folder holding anything else is "
+                             "never written into)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -97,7 +100,12 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"invalid option{where}: {exc}") from None
     kinds = tuple(dict.fromkeys(args.kinds))
     start = time.perf_counter()
-    out = write_dataset(args.out, cfg, kinds=kinds, progress=not args.no_progress and sys.stderr.isatty())
+    strip_h, strip_w = cfg.strip_size
+    if "strip" in kinds and strip_h > strip_w:
+        print(f"warning: --strip-size is H W: {strip_h}x{strip_w} strips are taller than wide (the users' strips "
+              f"are {strip_w}-wide? then --strip-size {strip_w} {strip_h})", file=sys.stderr)
+    out = write_dataset(args.out, cfg, kinds=kinds, progress=not args.no_progress and sys.stderr.isatty(),
+                        overwrite=args.overwrite)
     n = cfg.n_sequences * cfg.frames_per_sequence
     what = " + ".join(f"{n} {k}" for k in kinds)
     print(f"wrote {what} frames ({cfg.n_sequences} sequences x {cfg.frames_per_sequence} frames) "

@@ -238,14 +238,25 @@ def test_write_dataset_one_kind(tmp_path):
         write_dataset(tmp_path, SynthConfig(n_sequences=1, frames_per_sequence=1), kinds=("movie",))
 
 
-def test_rewriting_with_fewer_frames_leaves_no_earlier_frames_behind(tmp_path):
-    # frames 2..3 of a first, longer run used to stay in seq_000 and mix into the second dataset
-    write_dataset(tmp_path, SynthConfig(n_sequences=1, frames_per_sequence=4), kinds=("crop",), progress=False)
-    (tmp_path / "crops" / "seq_000" / "notes.txt").write_text("mine")
+def test_an_earlier_dataset_is_replaced_only_with_overwrite_and_leaves_nothing_behind(tmp_path):
+    # a rewrite used to keep the earlier run's extra frames, and the other kind's folder beside new labels
+    write_dataset(tmp_path, SynthConfig(n_sequences=2, frames_per_sequence=4), progress=False)
+    with pytest.raises(FileExistsError, match="holds a synthetic dataset already: pass --overwrite"):
+        write_dataset(tmp_path, SynthConfig(n_sequences=1, frames_per_sequence=2, seed=7), progress=False)
     write_dataset(tmp_path, SynthConfig(n_sequences=1, frames_per_sequence=2, seed=7), kinds=("crop",),
-                  progress=False)
-    left = sorted(p.name for p in (tmp_path / "crops" / "seq_000").iterdir())
-    assert left == ["frame_000000.png", "frame_000001.png", "notes.txt"]  # other files are not touched
+                  progress=False, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crops", "frames.csv", "metadata.csv", "synth_config.json"]
+    assert sorted(p.name for p in (tmp_path / "crops").rglob("*.png")) == ["frame_000000.png", "frame_000001.png"]
+
+
+def test_a_folder_with_other_files_is_never_written_into(tmp_path):
+    (tmp_path / "expA").mkdir()
+    (tmp_path / "metadata.csv").write_text("sequence,viscosity\nexpA,3.3\n")  # the user's own labels
+    for overwrite in (False, True):
+        with pytest.raises(FileExistsError, match="holds more than a synthetic dataset .*expA"):
+            write_dataset(tmp_path, SynthConfig(n_sequences=1, frames_per_sequence=1), progress=False,
+                          overwrite=overwrite)
+    assert (tmp_path / "metadata.csv").read_text().startswith("sequence,viscosity\nexpA")
 
 
 def test_write_dataset_unwritable_path_names_it(tmp_path):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import logging
 import os
+import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,6 @@ import numpy as np
 from aecnn.data.synth.params import KINDS, SynthConfig
 from aecnn.data.synth.render import _check_kinds, iter_sequences
 from aecnn.io import atomic_write, atomic_write_text
-
-log = logging.getLogger(__name__)
 
 
 def _atomic_write_png(path: Path, array: np.ndarray) -> None:
@@ -50,16 +48,29 @@ def _prepare_dir(path: Path) -> None:
         raise _os_error(PermissionError, f"cannot write synthetic dataset to {path}: folder is not writable")
 
 
-def _remove_stale_frames(folder: Path, n_frames: int) -> int:
-    """Delete ``frame_NNNNNN.png`` files numbered ``n_frames`` or more: the generator's own names,
-    left by an earlier run with more frames per sequence. Returns how many were removed."""
-    n = 0
-    for f in folder.glob("frame_*.png"):
-        stem = f.stem[len("frame_"):]
-        if len(stem) == 6 and stem.isdigit() and int(stem) >= n_frames:
-            f.unlink()
-            n += 1
-    return n
+#: what write_dataset writes at the top of its folder (and removes again with overwrite=True)
+_OWN = ("crops", "strips", "metadata.csv", "frames.csv", "synth_config.json")
+
+
+def _clear_earlier(out: Path, overwrite: bool) -> None:
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    names = sorted(p.name for p in out.iterdir())
+    # a finished dataset has synth_config.json; an unfinished one (stopped mid-way) only synth's own names
+    if not all(n in _OWN or n.startswith(".") for n in names):
+        others = [n for n in names if n not in _OWN and not n.startswith(".")][:5]
+        raise FileExistsError(f"{out} is not empty and holds more than a synthetic dataset (found "
+                              f"{', '.join(others)}): pick a new or empty folder, so nothing of yours is replaced")
+    if not overwrite:
+        raise FileExistsError(f"{out} holds a synthetic dataset already: pass --overwrite to replace it "
+                              "(its frames and CSVs are removed first), or pick another folder")
+    (out / "synth_config.json").unlink(missing_ok=True)  # first: the folder reads as unfinished until done
+    for name in _OWN:
+        path = out / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
 
 
 def _os_error(cls: type[OSError], message: str, errno: int | None = None) -> OSError:
@@ -71,7 +82,7 @@ def _os_error(cls: type[OSError], message: str, errno: int | None = None) -> OSE
 
 
 def write_dataset(out_dir: str | os.PathLike[str], cfg: SynthConfig | None = None,
-                  kinds: Iterable[str] = ("strip", "crop"), progress: bool = True) -> Path:
+                  kinds: Iterable[str] = ("strip", "crop"), progress: bool = True, overwrite: bool = False) -> Path:
     """Write the synthetic dataset in the same layout as a user's data and return ``out_dir``.
 
     Layout::
@@ -82,13 +93,22 @@ def write_dataset(out_dir: str | os.PathLike[str], cfg: SynthConfig | None = Non
         out_dir/frames.csv     one row per frame (sequence, frame, x_px, velocity_px, ...)
         out_dir/synth_config.json   the SynthConfig (``SynthConfig(**json.load(f))`` rebuilds it)
 
-    Every file is written to a temporary name and moved into place with ``os.replace``.
-    Existing files with the same names are overwritten. Raises ``OSError`` (e.g.
-    ``PermissionError``) naming the path when ``out_dir`` cannot be written.
+    Every file is written to a temporary name and moved into place with ``os.replace``;
+    ``synth_config.json`` comes last, so a folder without it is an unfinished dataset.
+
+    ``out_dir`` must be empty or new. A folder that holds an earlier synthetic dataset (it has
+    ``synth_config.json``) is replaced with ``overwrite=True``: its ``crops/``, ``strips/`` and CSV
+    files are removed first, so no frame or label of the earlier run mixes into the new one. A
+    non-empty folder without that file is never written into (it may hold the user's own data).
+
+    Raises:
+        FileExistsError: ``out_dir`` is not empty (see above).
+        OSError: e.g. ``PermissionError``, naming the path, when ``out_dir`` cannot be written.
     """
     cfg = cfg or SynthConfig()
     kinds = _check_kinds(kinds)
     out = Path(out_dir).expanduser()
+    _clear_earlier(out, overwrite)
     _prepare_dir(out)
     sub = {k: out / KINDS[k] for k in kinds}
     for d in sub.values():
@@ -100,7 +120,6 @@ def write_dataset(out_dir: str | os.PathLike[str], cfg: SynthConfig | None = Non
     seq_rows: list[dict[str, Any]] = []
     frame_rows: list[dict[str, Any]] = []
     written: set[str] = set()
-    removed = 0
     with tqdm(total=total, desc="synth", unit="frame", disable=not progress, leave=False) as bar:
         for seq in iter_sequences(cfg, kinds=kinds):
             written.add(seq.name)
@@ -114,7 +133,6 @@ def write_dataset(out_dir: str | os.PathLike[str], cfg: SynthConfig | None = Non
                     _atomic_write_png(folder / fname, arr)
                     rows[t][f"{kind}_file"] = f"{KINDS[kind]}/{seq.name}/{fname}"
                     bar.update(1)
-                removed += _remove_stale_frames(folder, len(arrays))
             seq_row = seq.params.row()
             seq_row["n_frames"] = len(seq)
             seq_row["seed"] = cfg.seed
@@ -125,12 +143,4 @@ def write_dataset(out_dir: str | os.PathLike[str], cfg: SynthConfig | None = Non
     # the generator settings, so the dataset can be regenerated (SynthConfig(**json.load(...)))
     config = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()}
     atomic_write_text(out / "synth_config.json", json.dumps(config, indent=1) + "\n", fsync=False)
-    if removed:
-        log.warning("removed %d frame files an earlier, longer synth run had left in the sequence folders "
-                    "of %s (they would have mixed into this dataset)", removed, out)
-    for d in sub.values():
-        stale = sorted(x.name for x in d.glob("seq_*") if x.is_dir() and x.name not in written)
-        if stale:
-            log.warning("%s holds sequence folders from an earlier run that are not in metadata.csv: %s",
-                        d, ", ".join(stale[:5]) + (" ..." if len(stale) > 5 else ""))
     return out
