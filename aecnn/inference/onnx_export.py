@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -88,7 +90,8 @@ class OnnxExportReport:
 
     @property
     def ok(self) -> bool:
-        return all(c.ok for c in self.checks.values())
+        """Every check passed (False when no check ran: an unchecked export is not known to be right)."""
+        return bool(self.checks) and all(c.ok for c in self.checks.values())
 
     def lines(self) -> list[str]:
         out = [(f"wrote {self.encoder} and {self.decoder} ({self.exporter} exporter, input "
@@ -100,7 +103,7 @@ class OnnxExportReport:
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d.update(encoder=str(self.encoder), decoder=str(self.decoder), ok=self.ok)
+        d.update(encoder=str(self.encoder), decoder=str(self.decoder), ok=self.ok, checked=bool(self.checks))
         return d
 
 
@@ -139,11 +142,33 @@ def _export_both(encoder: nn.Module, decoder: nn.Module, x: torch.Tensor, z: tor
             _export(decoder, z, out / "decoder.onnx", "latent", "image", dynamo, opset)
             return name
         except Exception as exc:  # noqa: BLE001  (exporters raise many types)
+            if _interrupted(exc):  # torch.export wraps Ctrl-C in its own error: do not fall back, stop
+                raise KeyboardInterrupt from None
             last = exc
             if dynamo and len(order) > 1:
                 logger.warning("dynamo ONNX export failed (%s: %s); falling back to the TorchScript exporter",
                                type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
     raise RuntimeError(f"ONNX export failed: {type(last).__name__}: {str(last).splitlines()[0] if str(last) else ''}")
+
+
+def _interrupted(exc: BaseException) -> bool:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _written_opset(path: Path) -> int | None:
+    """The default-domain opset a file imports (None without the onnx package)."""
+    try:
+        import onnx
+    except ImportError:
+        return None
+    model = onnx.load(str(path), load_external_data=False)
+    return next((int(o.version) for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
 
 
 def check_onnx(path: str | os.PathLike, module: nn.Module, inputs: list[torch.Tensor], atol: float = 1e-4) -> OnnxCheck:
@@ -156,7 +181,11 @@ def check_onnx(path: str | os.PathLike, module: nn.Module, inputs: list[torch.Te
 
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
-    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    try:
+        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001  (onnxruntime's own error types)
+        raise RuntimeError(f"onnxruntime cannot load {Path(path).name}: "
+                           f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     in_name = sess.get_inputs()[0].name
     diff, scale = 0.0, 0.0
     for inp in inputs:
@@ -187,15 +216,17 @@ def export_onnx(model: nn.Module, out_dir: str | os.PathLike, input_size: tuple[
         seed: seed of the random check inputs.
 
     Returns:
-        The :class:`OnnxExportReport` (``report.ok`` False when a check failed; the files stay
-        written so they can be inspected).
+        The :class:`OnnxExportReport` (``report.ok`` False when a check failed or none ran; the
+        files stay written so they can be inspected, with ``onnx.json`` saying so).
+
+    The three files are written and checked in a hidden staging folder inside ``out_dir`` and moved
+    into place only then (``onnx.json`` last), so a failed or interrupted export leaves an earlier
+    export there as it was.
 
     Raises:
         ValueError: bad exporter name or input size; RuntimeError: both exporters failed;
         ImportError: ``check=True`` without onnxruntime.
     """
-    import copy
-
     from aecnn.inference.reconstruct import check_writable_dir
 
     if exporter not in ("auto", "dynamo", "torchscript"):
@@ -206,6 +237,28 @@ def export_onnx(model: nn.Module, out_dir: str | os.PathLike, input_size: tuple[
     if check:
         import onnxruntime  # noqa: F401  (fail before the slow export)
     out = check_writable_dir(out_dir, create=True)
+    stage = Path(tempfile.mkdtemp(prefix=".onnx-export-", dir=out))
+    try:
+        report = _export_checked(model, stage, size, opset, exporter, check, batch_sizes, atol, seed)
+        (out / "onnx.json").unlink(missing_ok=True)  # an earlier export's record goes before its files do
+        for name in ("encoder.onnx", "decoder.onnx"):
+            os.replace(stage / name, out / name)
+        report.encoder, report.decoder = out / "encoder.onnx", out / "decoder.onnx"
+        meta = {**report.to_dict(), "model_config": model.get_config(),
+                "inputs": {"encoder": ["image", ["batch", 1, *size]],
+                           "decoder": ["latent", ["batch", report.latent_size]]}}
+        atomic_write(out / "onnx.json",
+                     lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1, default=str) + "\n"))
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return report
+
+
+def _export_checked(model: nn.Module, stage: Path, size: tuple[int, int], opset: int | None, exporter: str,
+                    check: bool, batch_sizes: tuple[int, ...], atol: float, seed: int) -> OnnxExportReport:
+    import copy
+
+    out = stage
     cpu = copy.deepcopy(model).float().cpu().eval()
     cpu.gradient_checkpointing = False
     encoder, decoder = EncoderExport(cpu).eval(), DecoderExport(cpu, size).eval()
@@ -214,17 +267,18 @@ def export_onnx(model: nn.Module, out_dir: str | os.PathLike, input_size: tuple[
     with torch.no_grad():
         z_example = encoder(example)
     name = _export_both(encoder, decoder, example, z_example, out, exporter, opset)
+    written = _written_opset(out / "encoder.onnx")
+    if opset is not None and written is not None and written != opset:
+        logger.warning("asked for opset %d, the %s exporter wrote opset %d (recorded as such)%s", opset, name,
+                       written, "; --exporter torchscript honours --opset" if name == "dynamo" else "")
     report = OnnxExportReport(out / "encoder.onnx", out / "decoder.onnx", name, size,
-                              int(model.config.latent_size), opset)
+                              int(model.config.latent_size), written if written is not None else opset)
     if check:
         xs = [torch.rand(b, 1, *size, generator=gen) for b in batch_sizes]
         with torch.no_grad():
             zs = [encoder(x) for x in xs]
         report.checks["encoder"] = check_onnx(report.encoder, encoder, xs, atol)
         report.checks["decoder"] = check_onnx(report.decoder, decoder, zs, atol)
-    meta = {**report.to_dict(), "model_config": model.get_config(),
-            "inputs": {"encoder": ["image", ["batch", 1, *size]], "decoder": ["latent", ["batch", report.latent_size]]}}
-    atomic_write(out / "onnx.json", lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1, default=str) + "\n"))
     return report
 
 
