@@ -4,6 +4,7 @@ of the inference commands (aecnn checkpoints need none; plain V1-style state_dic
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 from aecnn.models import BLOCKS, PRESETS
@@ -24,6 +25,17 @@ def at_least(minimum: int):
 
     parse.__name__ = f"integer >= {minimum}"  # what argparse names in its message
     return parse
+
+
+def positive(text: str) -> float:
+    """argparse ``type=``: a finite number > 0 (a learning rate, seconds, a ratio)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
+    return value
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from aecnn.cli.common import model_overrides
+from aecnn.cli.common import at_least, model_overrides, positive
 from aecnn.cli.errors import CLIError
 from aecnn.models import PRESETS
 
@@ -26,37 +26,37 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="CPU smoke run at toy sizes (< 60 s), for CI")
     p.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N (--quick: cpu)")
     p.add_argument("--out", "-o", required=True, help="output folder (results.json, results.md, figures)")
-    p.add_argument("--latents", nargs="+", type=int, help="crop latent sizes (default 128 512 2048)")
-    p.add_argument("--strip-latents", nargs="+", type=int, help="strip latent sizes (default 512)")
-    p.add_argument("--reference-latent", type=int, help="latent of the target comparisons (default 512)")
-    p.add_argument("--images-seen", type=int, help="images each network sees on crops (default: fitted to "
+    p.add_argument("--latents", nargs="+", type=at_least(1), help="crop latent sizes (default 128 512 2048)")
+    p.add_argument("--strip-latents", nargs="+", type=at_least(1), help="strip latent sizes (default 512)")
+    p.add_argument("--reference-latent", type=at_least(1), help="latent of the target comparisons (default 512)")
+    p.add_argument("--images-seen", type=at_least(1), help="images each network sees on crops (default: fitted to "
                    "--train-budget from measured throughput)")
-    p.add_argument("--strip-images-ratio", type=float, help="strip images seen as a fraction of --images-seen "
+    p.add_argument("--strip-images-ratio", type=positive, help="strip images seen as a fraction of --images-seen "
                    "(default 0.25)")
-    p.add_argument("--seconds", type=float, help="training seconds of the same-time comparison (default: the "
+    p.add_argument("--seconds", type=positive, help="training seconds of the same-time comparison (default: the "
                    "time aecnn's default (spatial) took for its images at the reference latent)")
     p.add_argument("--seconds-methods", nargs="*", metavar="METHOD",
                    help="networks also trained for the same GPU seconds at the reference latent (default v1; "
                    "none: give the flag alone)")
-    p.add_argument("--train-budget", type=float, help="seconds of training to fit --images-seen to (default 170)")
-    p.add_argument("--deadline", type=float, help="seconds the whole run may take: runs that would end later "
+    p.add_argument("--train-budget", type=positive, help="seconds of training to fit --images-seen to (default 170)")
+    p.add_argument("--deadline", type=positive, help="seconds the whole run may take: runs that would end later "
                    "are skipped, a training still going near it is stopped, scored and marked 'cut', and the wait for "
                    "sequence-stage fits ends 10 s before it (their LSTM R² left out)")
     p.add_argument("--preset", choices=list(PRESETS), help="aecnn preset (default small; --quick: tiny)")
-    p.add_argument("--spatial-channels", type=int, help="channels of aecnn's spatial latent (default: the preset's, "
+    p.add_argument("--spatial-channels", type=at_least(1), help="channels of aecnn's spatial latent (default: the preset's, "
                    "the fewest that fit: 2 x 16 x 16 at latent 512 on crops; 8 gives 8 x 8 x 8); aecnn-spatial only, "
                    "so --methods must leave out aecnn-conv and seed")
-    p.add_argument("--blocks-per-stage", type=int, help="blocks per encoder / decoder stage of every aecnn network "
+    p.add_argument("--blocks-per-stage", type=at_least(0), help="blocks per encoder / decoder stage of every aecnn network "
                    "(and the seed bottleneck's; default: the preset's, 1)")
     p.add_argument("--kinds", nargs="+", choices=("crop", "strip"), help="frame kinds (default both)")
     p.add_argument("--methods", nargs="+", help="subset of pca v1 seed aecnn-conv aecnn-spatial")
-    p.add_argument("--train-sequences", type=int, help="synthetic training sequences (default 192)")
-    p.add_argument("--val-sequences", type=int, help="held-out synthetic sequences (default 64)")
-    p.add_argument("--batch-size", type=int, help="training batch (default 32, as aecnn train)")
-    p.add_argument("--lr", type=float, help="peak learning rate (default 1e-3, as aecnn train)")
+    p.add_argument("--train-sequences", type=at_least(2), help="synthetic training sequences (default 192)")
+    p.add_argument("--val-sequences", type=at_least(2), help="held-out synthetic sequences (default 64)")
+    p.add_argument("--batch-size", type=at_least(1), help="training batch (default 32, as aecnn train)")
+    p.add_argument("--lr", type=positive, help="peak learning rate (default 1e-3, as aecnn train)")
     p.add_argument("--train-seed", type=int, help="seed of every network's initialisation and batch order "
                    "(default 0); the data stay the same, so runs with other seeds measure training noise")
-    p.add_argument("--seq-workers", type=int, help="processes for the sequence-stage fits (default 8; 0 inline)")
+    p.add_argument("--seq-workers", type=at_least(0), help="processes for the sequence-stage fits (default 8; 0 inline)")
     p.add_argument("--real-dir", default=None, help="folder of real frames to evaluate on (default: the first of "
                    f"{', '.join(DEFAULT_REAL)} that exists; skipped when none)")
     p.add_argument("--no-real", action="store_true", help="skip the real-frame evaluation")
@@ -159,12 +159,16 @@ def _env(commit: str | None) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from aecnn.inference.reconstruct import check_writable_dir
     from aecnn.quality.bench import run_benchmark
     from aecnn.quality.report import markdown_table, targets, write_figures, write_report
 
     cfg = _config(args)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_writable_dir(args.out, create=True)
+    if cfg.models_dir:  # checked before hours of training, not after
+        check_writable_dir(cfg.models_dir, create=True)
+    if cfg.real_dir and args.real_dir and not Path(cfg.real_dir).is_dir():
+        raise CLIError(f"--real-dir {args.real_dir} is not a folder (give --no-real to skip the real frames)")
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("aecnn.quality").setLevel(logging.INFO)
@@ -177,4 +181,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_figures:
         paths += write_figures(results, samples, out)
     print(f"\nwrote {', '.join(str(p) for p in paths)}")
+    unsaved = [r for r in results["runs"] if "could not save" in str(r.get("note", ""))]
+    if unsaved:
+        raise CLIError(f"{len(unsaved)} trained network(s) could not be saved to --save-models {cfg.models_dir} "
+                       "(see the errors above); the results are written")
     return 0

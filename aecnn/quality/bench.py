@@ -335,6 +335,7 @@ class Benchmark:
             run.note = (run.note + "; " if run.note else "") + f"model: {path.name}"
         except OSError as exc:
             log.error("could not save the %s model to %s: %s", run.key, path, exc)
+            run.note = (run.note + "; " if run.note else "") + f"could not save the model ({exc.strerror or exc})"
 
     def _collect_sequence_scores(self) -> None:
         from multiprocessing import TimeoutError as PoolTimeout

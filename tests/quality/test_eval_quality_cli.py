@@ -7,6 +7,8 @@ import math
 import time
 from pathlib import Path
 
+import pytest
+
 from aecnn.cli import main
 
 REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "droplet_frames"
@@ -52,7 +54,7 @@ def test_quick_without_real_frames_saving_models(tmp_path):
     from aecnn.checkpoint import load_checkpoint, load_model
 
     models = tmp_path / "models"
-    rc = main(["eval-quality", "--quick", "--out", str(tmp_path), "--real-dir", str(tmp_path / "absent"),
+    rc = main(["eval-quality", "--quick", "--out", str(tmp_path), "--no-real",
                "--methods", "pca", "v1", "aecnn-spatial", "--kinds", "crop", "--no-figures",
                "--save-models", str(models)])
     assert rc == 0
@@ -90,10 +92,31 @@ def test_a_training_past_the_deadline_is_cut_scored_and_kept_out_of_the_targets(
     assert "aecnn spatial (default)" not in targets  # a cut run is never a target's number
 
 
+def test_networks_that_could_not_be_saved_fail_the_run_and_a_named_real_dir_must_exist(tmp_path, capsys,
+                                                                                       monkeypatch):
+    from aecnn.quality import bench
+
+    def full_disk(path, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(bench, "save_checkpoint", full_disk)
+    rc = main(["eval-quality", "--quick", "--out", str(tmp_path / "q"), "--no-real", "--methods", "aecnn-spatial",
+               "--kinds", "crop", "--latents", "32", "--no-figures", "--save-models", str(tmp_path / "m")])
+    assert rc == 2  # used to exit 0 with every trained network lost
+    assert "could not be saved" in capsys.readouterr().err
+    assert (tmp_path / "q" / "results.json").is_file()  # the results themselves are kept
+    rc = main(["eval-quality", "--quick", "--out", str(tmp_path / "r"), "--real-dir", str(tmp_path / "absent")])
+    assert rc == 2 and "--real-dir" in capsys.readouterr().err
+
+
 def test_bad_arguments_are_reported(tmp_path, capsys):
     rc = main(["eval-quality", "--quick", "--out", str(tmp_path), "--methods", "nope"])
     assert rc == 2
     assert "unknown method" in capsys.readouterr().err
+    for flag, value in (("--batch-size", "0"), ("--lr", "-1"), ("--seq-workers", "-1"), ("--deadline", "-5")):
+        with pytest.raises(SystemExit) as stop:  # argparse: one line, exit 2, before any work
+            main(["eval-quality", "--quick", "--out", str(tmp_path), flag, value])
+        assert stop.value.code == 2 and flag in capsys.readouterr().err
 
 
 def test_train_seed_reaches_the_config_and_leaves_the_data_seed(tmp_path):
@@ -252,11 +275,14 @@ def test_spatial_channels_reach_the_networks_and_impossible_layouts_are_refused(
     refused = [
         (["--spatial-channels", "8"], "aecnn-conv, seed"),  # default methods build flat latents too
         (["--spatial-channels", "8", "--methods", "aecnn-spatial", "--kinds", "crop", "strip"], "strip aecnn-spatial"),
-        (["--spatial-channels", "0", "--methods", "aecnn-spatial"], "spatial_channels must be a positive integer"),
-        (["--blocks-per-stage", "-1"], "blocks_per_stage must be an integer >= 0"),  # the model's own checks, before any work
     ]
     for extra, text in refused:
         rc = main(["eval-quality", "--out", str(tmp_path / "r"), "--no-real", "--latents", "512", *extra])
         assert rc == 2
         assert text in capsys.readouterr().err
+    for extra, text in ((["--spatial-channels", "0"], "--spatial-channels: must be at least 1"),
+                        (["--blocks-per-stage", "-1"], "--blocks-per-stage: must be at least 0")):
+        with pytest.raises(SystemExit) as stop:  # argparse refuses them before any work
+            main(["eval-quality", "--out", str(tmp_path / "r"), "--no-real", "--latents", "512", *extra])
+        assert stop.value.code == 2 and text in capsys.readouterr().err
     assert not (tmp_path / "r" / "results.json").exists()  # refused before any work
