@@ -67,3 +67,25 @@ def test_empty_and_garbage_checkpoints_get_a_plain_message(tmp_path, capsys):
     assert main(["info", str(junk)]) == 2
     err = capsys.readouterr().err
     assert "junk.ckpt is not a readable checkpoint" in err and "weights_only" not in err  # no unsafe advice
+
+
+def test_info_describes_a_plain_state_dict_given_its_architecture(model_files, tmp_path, capsys, caplog):
+    import logging
+
+    import torch
+
+    from aecnn import create_autoencoder
+
+    with caplog.at_level(logging.WARNING):
+        assert main(["info", str(model_files["strip"])]) == 0
+    assert not [r for r in caplog.records if "ignoring" in r.getMessage()]  # no --preset typed: nothing ignored
+    capsys.readouterr()
+    plain = tmp_path / "strip_state_dict.pt"
+    strip = create_autoencoder("tiny", input_size=(48, 256), latent_size=64)
+    torch.save(strip.state_dict(), plain)
+    # --model-input-size used to be missing here: a strip model's plain weights could not be described
+    assert main(["info", str(plain), "--preset", "tiny", "--latent-size", "64", "--model-input-size", "48", "256",
+                 "--norm", "group"]) == 0
+    out = capsys.readouterr()
+    assert "48 x 256" in out.out and f"native shape (B, {', '.join(map(str, strip.latent_shape))})" in out.out
+    assert "norm ignored with a checkpoint" in out.err
