@@ -17,7 +17,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from aecnn.cli.common import add_model_arguments, model_overrides
+from aecnn.cli.common import add_model_arguments, at_least, model_overrides, positive
 from aecnn.cli.errors import CLIError
 
 logger = logging.getLogger(__name__)
@@ -59,9 +59,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="bottleneck self-attention (default on; --no-attention means off)")
     g.add_argument("--device", default=None, help="cuda, cuda:1 or cpu (default: cuda if available)")
     t = p.add_argument_group("timing")
-    t.add_argument("--warmup", type=int, default=3, help="untimed steps first (compilation, autotuning)")
-    t.add_argument("--repeats", type=int, default=5, help="timed blocks; the median is reported")
-    t.add_argument("--min-time", type=float, default=0.25, help="seconds per timed block")
+    t.add_argument("--warmup", type=at_least(0), default=3, help="untimed steps first (compilation, autotuning)")
+    t.add_argument("--repeats", type=at_least(1), default=5, help="timed blocks; the median is reported")
+    t.add_argument("--min-time", type=positive, default=0.25, help="seconds per timed block")
     t.add_argument("--no-ceiling", action="store_true", help="skip the roofline probes")
     t.add_argument("--profile", action="store_true", help="add a GPU kernel-time breakdown of the training step (torch.profiler)")
     t.add_argument("--warmup-only", action="store_true",
@@ -69,12 +69,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m = p.add_argument_group("memory cap, data pipeline, several GPUs")
     m.add_argument("--max-memory", metavar="SIZE",
                    help="cap GPU memory (e.g. 8GiB) and report the largest batch that trains, per preset and size")
-    m.add_argument("--search-limit", type=int, default=4096, help="largest batch the memory search tries")
+    m.add_argument("--search-limit", type=at_least(1), default=4096, help="largest batch the memory search tries")
     m.add_argument("--loader", nargs="+", metavar="DATA",
                    help="time the data pipeline from PNG folder(s) (one per --input-size, or one for all)")
-    m.add_argument("--loader-workers", nargs="+", type=int, default=[4, 8])
-    m.add_argument("--loader-batch", type=int, default=64)
-    m.add_argument("--loader-epochs", type=int, default=3)
+    m.add_argument("--loader-workers", nargs="+", type=at_least(0), default=[4, 8])
+    m.add_argument("--loader-batch", type=at_least(1), default=64)
+    m.add_argument("--loader-epochs", type=at_least(1), default=3)
     m.add_argument("--cache-dir", help="frame-cache base folder for --loader")
     m.add_argument("--ddp", nargs="+", type=int, metavar="GPUS",
                    help="data-parallel training rate for these GPU counts (e.g. 1 2), one preset and size")
@@ -173,6 +173,9 @@ def run(args: argparse.Namespace) -> int:
     save()
     if out is not None:
         print(f"wrote {args.format} results to {out / args.name}.*")
+    rows = [r for key in ("rows", "memory", "ddp", "loader") for r in (result.get(key) or []) if isinstance(r, dict)]
+    if rows and all("error" in r for r in rows):
+        raise CLIError(f"every benchmark row failed (first: {rows[0]['error']})")
     return 0
 
 

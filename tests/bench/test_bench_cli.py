@@ -113,3 +113,13 @@ def test_cuda_bench_and_memory_cap(tmp_path):
                  "--search-limit", "64", "--out", str(tmp_path), "--name", "mem"]) == 0
     mem = json.loads((tmp_path / "mem.json").read_text())["memory"]
     assert mem[0]["max_batch"] >= 1 and mem[0]["target_ok"] is True
+
+
+def test_a_run_where_every_row_failed_exits_non_zero(capsys):
+    # used to print "error: ..." in every row and exit 0
+    rc = main(["bench", *FAST, "--no-ceiling", "--preset", "tiny", "--input-size", "64", "64", "--batch-size", "2",
+               "--mode", "infer", "--latent-size", "7"])
+    assert rc == 2 and "every benchmark row failed" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        _parse(["--repeats", "0"])
+    assert "--repeats: must be at least 1" in capsys.readouterr().err
