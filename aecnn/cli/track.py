@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 < args.row_fraction <= 1.0:
         raise CLIError(f"--row-fraction must be in (0, 1], got {args.row_fraction}")
     out = Path(args.out).expanduser()
+    if out.is_dir():  # found before the frames are tracked, not after
+        raise CLIError(f"--out {out} is a folder: give a CSV file name, e.g. {out / 'track.csv'}")
     check_writable_dir(out.parent)
     if not Path(args.data).exists():
         raise FileNotFoundError(f"data folder {args.data} does not exist")
@@ -70,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
             if args.strict:
                 raise CLIError(f"cannot read {where}: {exc}") from None
             unreadable.append(where)
-            print(f"aecnn track: skipping {where}: {exc}", file=sys.stderr)
+            reason = str(exc).removeprefix(f"{path}: ")  # the reader's message often starts with the path
+            print(f"aecnn track: skipping {where}: {reason}", file=sys.stderr)
             continue
         x, y, dark = drop_centre(img, args.threshold, args.row_fraction)
         if math.isnan(x):
