@@ -41,6 +41,8 @@ def small_seq():
     {"reflection_spots": -1}, {"reflection_spots": 9}, {"reflection_spots": 1.5},
     {"blur_spread": (0.0, 1.0)}, {"blur_spread": (1.6, 0.5)}, {"reflection_flatness": (2.0, 1.0)},
     {"reflection_peak": (-5.0, 100.0)}, {"reflection_peak": (1.0, float("inf"))},
+    {"n_sequences": 2.7}, {"strip_size": (152.5, 1280)}, {"seed": 0.5},  # were cut to whole numbers silently
+    {"blur_sigma": (1, 2)}, {"n_sequences": True},  # a pair where one number goes: was a bare float() error
 ])
 def test_config_rejects_bad_values(kwargs):
     with pytest.raises(ValueError, match="SynthConfig"):

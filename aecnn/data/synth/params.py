@@ -52,20 +52,28 @@ class SynthConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        def whole(name: str, value: object) -> int:
+            """An integer (2.0 is one; 2.7 is refused rather than cut to 2)."""
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                    or not float(value).is_integer():
+                raise ValueError(f"SynthConfig.{name} must be a whole number, got {value!r}")
+            return int(value)
+
         def pair(name: str, cast: type) -> tuple:
             value = getattr(self, name)
             try:
                 a, b = value
-                out = (cast(a), cast(b))
+                out = (whole(name, a), whole(name, b)) if cast is int else (cast(a), cast(b))
             except (TypeError, ValueError):
                 raise ValueError(f"SynthConfig.{name} must be a pair of numbers, got {value!r}") from None
             object.__setattr__(self, name, out)
             return out
 
         for name in ("n_sequences", "frames_per_sequence"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"SynthConfig.{name} must be >= 1, got {getattr(self, name)!r}")
-            object.__setattr__(self, name, int(getattr(self, name)))
+            value = whole(name, getattr(self, name))
+            if value < 1:
+                raise ValueError(f"SynthConfig.{name} must be >= 1, got {value!r}")
+            object.__setattr__(self, name, value)
         h, w = pair("strip_size", int)
         if h < 16 or w < 32:
             raise ValueError(f"SynthConfig.strip_size must be at least (16, 32), got {(h, w)}")
@@ -78,7 +86,10 @@ class SynthConfig:
             if not (0 < lo <= hi and math.isfinite(hi)):
                 raise ValueError(f"SynthConfig.{name} must satisfy 0 < low <= high, got {(lo, hi)}")
         for name in ("noise_std", "blur_sigma", "dust_count", "outline_modes"):
-            value = float(getattr(self, name))
+            try:
+                value = float(getattr(self, name))
+            except (TypeError, ValueError):  # e.g. --set blur_sigma=1,2 (a pair)
+                raise ValueError(f"SynthConfig.{name} must be one number, got {getattr(self, name)!r}") from None
             if not (value >= 0 and math.isfinite(value)):
                 raise ValueError(f"SynthConfig.{name} must be a finite number >= 0, got {value!r}")
             object.__setattr__(self, name, value)
@@ -87,7 +98,7 @@ class SynthConfig:
         object.__setattr__(self, "reflection_spots", int(self.reflection_spots))
         if self.direction not in (-1, 1):
             raise ValueError(f"SynthConfig.direction must be -1 or +1, got {self.direction!r}")
-        object.__setattr__(self, "seed", int(self.seed))
+        object.__setattr__(self, "seed", whole("seed", self.seed))
 
     @property
     def scale(self) -> float:
