@@ -25,7 +25,8 @@ DEFAULT_REAL = ("../shared/data/droplet_frames", ".device_data/droplet_frames")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="CPU smoke run at toy sizes (< 60 s), for CI")
     p.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N (--quick: cpu)")
-    p.add_argument("--out", "-o", required=True, help="output folder (results.json, results.md, figures)")
+    p.add_argument("--out", "-o", required=True, help="output folder (results.json, results.md, figures; "
+                   "results.partial.json while it runs)")
     p.add_argument("--latents", nargs="+", type=at_least(1), help="crop latent sizes (default 128 512 2048)")
     p.add_argument("--strip-latents", nargs="+", type=at_least(1), help="strip latent sizes (default 512)")
     p.add_argument("--reference-latent", type=at_least(1), help="latent of the target comparisons (default 512)")
@@ -172,9 +173,12 @@ def run(args: argparse.Namespace) -> int:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("aecnn.quality").setLevel(logging.INFO)
-    results, samples = run_benchmark(cfg, progress_path=out / "results.json")
+    # progress beside, not over, an earlier run's results.json: a stopped run leaves that one as it was
+    partial = out / "results.partial.json"
+    results, samples = run_benchmark(cfg, progress_path=partial)
     results["meta"]["env"] = _env(args.commit)
     paths = write_report(results, samples, out, figures=False)
+    partial.unlink(missing_ok=True)
     print(markdown_table(results))
     print()
     print(targets(results), flush=True)

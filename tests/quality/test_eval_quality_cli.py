@@ -286,3 +286,21 @@ def test_spatial_channels_reach_the_networks_and_impossible_layouts_are_refused(
             main(["eval-quality", "--out", str(tmp_path / "r"), "--no-real", "--latents", "512", *extra])
         assert stop.value.code == 2 and text in capsys.readouterr().err
     assert not (tmp_path / "r" / "results.json").exists()  # refused before any work
+
+
+def test_progress_goes_beside_an_earlier_results_file(tmp_path, monkeypatch):
+    from aecnn.quality import bench
+
+    out = tmp_path / "q"
+    out.mkdir()
+    (out / "results.json").write_text('{"earlier": true}\n')
+    seen = []
+
+    def spy(cfg, progress_path=None):
+        seen.append(progress_path)
+        raise KeyboardInterrupt  # stopped before it finished
+
+    monkeypatch.setattr(bench, "run_benchmark", spy)
+    assert main(["eval-quality", "--quick", "--out", str(out), "--no-real", "--no-figures"]) == 130
+    assert seen == [out / "results.partial.json"]
+    assert (out / "results.json").read_text() == '{"earlier": true}\n'  # used to be overwritten by the progress
