@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from aecnn.cli.common import add_checkpoint_arguments, load_model_from_args
+from aecnn.cli.common import add_checkpoint_arguments, at_least, load_model_from_args, positive
 from aecnn.cli.errors import CLIError
 
 
@@ -16,10 +16,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", "-o", required=True, help="output folder (encoder.onnx, decoder.onnx, onnx.json)")
     p.add_argument("--input-size", "--input_size", nargs=2, type=int, metavar=("H", "W"), default=None,
                    help="image size the ONNX files take (default: the model's input_size)")
-    p.add_argument("--opset", type=int, default=None, help="ONNX opset (default: the exporter's)")
+    p.add_argument("--opset", type=at_least(7), default=None, help="ONNX opset (default: the exporter's; the "
+                   "dynamo exporter may write another, which onnx.json records)")
     p.add_argument("--exporter", choices=("auto", "dynamo", "torchscript"), default="auto",
                    help="auto: torch.export-based first, TorchScript if it fails")
-    p.add_argument("--atol", type=float, default=1e-4,
+    p.add_argument("--atol", type=positive, default=1e-4,
                    help="fail if max |onnxruntime - PyTorch| > atol * max(1, max |output|) (default 1e-4)")
     p.add_argument("--no-check", action="store_true", help="skip the onnxruntime check (not recommended)")
 
