@@ -68,19 +68,24 @@ def _warn_if_distorted(root: Path, geometry: Geometry) -> None:
     """A typed --input-size that squashes the frames (W H typed for H W, a strip to a square) is
     legal but almost never meant: say so, from the first readable frame."""
     from aecnn.data import imageio
-    from aecnn.data.index import index_frames
+    from aecnn.data.index import natural_key
 
-    for ref in index_frames(root, strict=False).frames[:8]:
-        if ref.stack_index is not None:
+    # the first image of the first sequence folder, found without walking the whole tree (the
+    # dataset indexes it right after); stacks and unreadable files are left to the dataset
+    folders = sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")),
+                     key=lambda d: natural_key(d.name)) if root.is_dir() else []
+    for folder in folders[:1]:
+        images = sorted((f for f in folder.iterdir() if f.suffix.lower() in imageio.IMAGE_EXTENSIONS),
+                        key=lambda f: natural_key(f.name))
+        for path in images[:8]:
+            try:
+                info = imageio.probe_image(path)
+            except imageio.UnreadableImageError:
+                continue
+            why = geometry.distortion(info.height, info.width)
+            if why:
+                logger.warning("%s (first frame: %s)", why, path)
             return
-        try:
-            info = imageio.probe_image(ref.path)
-        except imageio.UnreadableImageError:
-            continue
-        why = geometry.distortion(info.height, info.width)
-        if why:
-            logger.warning("%s (first frame: %s)", why, ref.path)
-        return
 
 
 def _probe_geometry(root: Path, strict: bool, resize_mode: str) -> Geometry:

@@ -24,3 +24,23 @@ def test_a_strip_into_a_square_model_is_named():
 ])
 def test_no_warning_without_distortion(geometry, frame):
     assert geometry.distortion(*frame) is None
+
+
+def test_train_names_the_first_frame_of_a_squashed_folder(tmp_path, caplog):
+    import logging
+
+    import numpy as np
+    from PIL import Image
+
+    from aecnn.train.data import _warn_if_distorted
+
+    for seq in ("seq_b", "seq_a"):
+        (tmp_path / seq).mkdir()
+        for t in (10, 2):
+            Image.fromarray(np.zeros((48, 320), np.uint8)).save(tmp_path / seq / f"frame_{t}.png")
+    with caplog.at_level(logging.WARNING):
+        _warn_if_distorted(tmp_path, Geometry(input_size=(320, 48)))
+        _warn_if_distorted(tmp_path, Geometry(input_size=(48, 320)))
+    msgs = [r.getMessage() for r in caplog.records]
+    assert len(msgs) == 1 and "did you mean --input-size 48 320?" in msgs[0]
+    assert msgs[0].endswith(f"(first frame: {tmp_path / 'seq_a' / 'frame_2.png'})")
