@@ -23,7 +23,6 @@ def at_least(minimum: int):
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
         return value
 
-    parse.__name__ = f"integer >= {minimum}"  # what argparse names in its message
     return parse
 
 
