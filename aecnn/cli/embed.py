@@ -86,18 +86,10 @@ def resolve_geometry(args: argparse.Namespace, model: Any) -> Any:
 
 def _warn_if_distorted(frames: Any, geometry: Any) -> None:
     """Frames far from the model's shape (strips into a crop model) give latents of squashed images."""
-    from aecnn.data import imageio
-
     if not len(frames):
         return
     _seq, _idx, path, stack_index = frames.meta(0)
-    if stack_index >= 0:
-        return
-    try:
-        info = imageio.probe_image(path)
-    except imageio.UnreadableImageError:
-        return
-    why = geometry.distortion(info.height, info.width)
+    why = geometry.file_distortion(path) if stack_index < 0 else None
     if why:
         logger.warning("%s: the latents describe distorted frames; embed with a model trained on frames "
                        "like these (first frame: %s)", why.split(";")[0], path)

@@ -1,6 +1,7 @@
 """Frame geometry: how a decoded frame is padded, cropped or resized to the model's input shape."""
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -83,6 +84,17 @@ class Geometry:
         else:
             msg += "; give the frames' own shape (--input-size H W, or --height H for strips of several widths)"
         return msg
+
+    def file_distortion(self, path: str | os.PathLike) -> str | None:
+        """:meth:`distortion` of the image file at ``path``, from its header; ``None`` also when the
+        file cannot be read (the dataset reports that itself)."""
+        from aecnn.data import imageio
+
+        try:
+            info = imageio.probe_image(path)
+        except imageio.UnreadableImageError:
+            return None
+        return self.distortion(info.height, info.width)
 
     def problem(self, height: int, width: int) -> str | None:
         """Why a ``height x width`` frame cannot be brought to shape, or ``None`` if it can."""

@@ -77,15 +77,9 @@ def _warn_if_distorted(root: Path, geometry: Geometry) -> None:
     for folder in folders[:1]:
         images = sorted((f for f in folder.iterdir() if f.suffix.lower() in imageio.IMAGE_EXTENSIONS),
                         key=lambda f: natural_key(f.name))
-        for path in images[:8]:
-            try:
-                info = imageio.probe_image(path)
-            except imageio.UnreadableImageError:
-                continue
-            why = geometry.distortion(info.height, info.width)
-            if why:
-                logger.warning("%s (first frame: %s)", why, path)
-            return
+        why = geometry.file_distortion(images[0]) if images else None
+        if why:
+            logger.warning("%s (first frame: %s)", why, images[0])
 
 
 def _probe_geometry(root: Path, strict: bool, resize_mode: str) -> Geometry:
