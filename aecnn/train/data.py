@@ -66,7 +66,7 @@ def _geometry(cfg: TrainConfig) -> Geometry | None:
 
 def _warn_if_distorted(root: Path, geometry: Geometry) -> None:
     """A typed --input-size that squashes the frames (W H typed for H W, a strip to a square) is
-    legal but almost never meant: say so, from the first readable frame."""
+    legal but almost never meant: say so, from the first frame's header."""
     from aecnn.data import imageio
     from aecnn.data.index import natural_key
 
