@@ -20,6 +20,9 @@ from aecnn.cli.errors import CLIError
 from aecnn.models import PRESETS
 
 DEFAULT_REAL = ("../shared/data/droplet_frames", ".device_data/droplet_frames")
+# the checkout aecnn runs from (an editable install): its commit is recorded, and the default real-frame
+# folders are looked up beside it as well as in the current folder
+REPO = Path(__file__).resolve().parents[2]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -111,7 +114,8 @@ def _config(args: argparse.Namespace):
     given = model_overrides(args)  # --spatial-channels / --blocks-per-stage, those given
     if given:
         over["model_overrides"] = _model_options(args, given)
-    real = None if args.no_real else (args.real_dir or next((d for d in DEFAULT_REAL if Path(d).is_dir()), None))
+    found = (c for d in DEFAULT_REAL for c in (Path(d), REPO / d) if c.is_dir())
+    real = None if args.no_real else (args.real_dir or next((str(c) for c in found), None))
     over["real_dir"] = real
     cfg = BenchConfig.quick(**over) if args.quick else BenchConfig(**over)
     if given:
@@ -150,8 +154,8 @@ def _env(commit: str | None) -> dict:
 
     if commit is None:
         try:
-            commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                    timeout=5, check=True).stdout.strip() or None
+            commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                    text=True, timeout=5, check=True).stdout.strip() or None
         except (OSError, subprocess.SubprocessError):
             commit = None
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None

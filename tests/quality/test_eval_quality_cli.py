@@ -304,3 +304,17 @@ def test_progress_goes_beside_an_earlier_results_file(tmp_path, monkeypatch):
     assert main(["eval-quality", "--quick", "--out", str(out), "--no-real", "--no-figures"]) == 130
     assert seen == [out / "results.partial.json"]
     assert (out / "results.json").read_text() == '{"earlier": true}\n'  # used to be overwritten by the progress
+
+
+def test_the_commit_and_real_frames_are_found_from_any_folder(tmp_path, monkeypatch):
+    import subprocess
+
+    from aecnn.cli import eval_quality
+
+    try:
+        want = subprocess.run(["git", "-C", str(eval_quality.REPO), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pytest.skip("not a git checkout")
+    monkeypatch.chdir(tmp_path)  # runs from elsewhere used to record commit None
+    assert eval_quality._env(None)["commit"] == want
