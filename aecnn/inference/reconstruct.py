@@ -398,6 +398,9 @@ def reconstruct_files(model: torch.nn.Module, inputs: Iterable[str | os.PathLike
         logger.warning("skipping %s", why)
     paths = readable
     out = check_writable_dir(out_dir, create=True)
+    if (out / "metrics.csv").is_file():
+        logger.warning("%s holds an earlier reconstruction: metrics.csv is replaced, while recon/ and compare/ "
+                       "keep the images of inputs not in this run (pick a new --out to keep runs apart)", out)
     names = dict(zip([p.resolve() for p in paths], output_names(paths)))
     model.eval()
     model_size = tuple(model.config.input_size)

@@ -114,6 +114,9 @@ def test_reconstruct_skips_a_corrupt_file_among_good_ones_unless_strict(ckpt, fr
     assert "reconstructed 2 images" in out.out and "skipped 1 unreadable" in out.out
     assert any("skipping" in r.getMessage() and "frame_9.png" in r.getMessage() for r in caplog.records)
     assert len((tmp_path / "r" / "metrics.csv").read_text().splitlines()) == 3
+    caplog.clear()
+    assert main(["reconstruct", str(ckpt), str(frame_paths[0]), "--out", str(tmp_path / "r"), "--no-progress"]) == 0
+    assert any("holds an earlier reconstruction" in r.getMessage() for r in caplog.records)  # was silent
     assert main(["reconstruct", str(ckpt), str(folder), "--out", str(tmp_path / "s"), "--no-progress",
                  "--strict"]) == 2
     assert "frame_9.png" in capsys.readouterr().err and not (tmp_path / "s").exists()
