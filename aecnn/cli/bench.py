@@ -146,6 +146,9 @@ def run(args: argparse.Namespace) -> int:
     channels_last = _choice(args.channels_last, cuda)
     compiled = _choice(args.compile, False)
     batches = args.batch_size or [16]
+    if not cuda and "auto" in batches:  # sized for an H200: thousands of images per step on a CPU
+        raise CLIError("--batch-size auto picks a batch that fills an H200; on the CPU give sizes, e.g. "
+                       "--batch-size 8 16")
     modes = ("train", "infer") if args.mode == "both" else (args.mode,)
 
     result: dict[str, Any] = {"meta": report.environment(device, None)}

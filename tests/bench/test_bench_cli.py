@@ -123,3 +123,10 @@ def test_a_run_where_every_row_failed_exits_non_zero(capsys):
     with pytest.raises(SystemExit):
         _parse(["--repeats", "0"])
     assert "--repeats: must be at least 1" in capsys.readouterr().err
+
+
+def test_auto_batch_on_the_cpu_is_refused(capsys):
+    # it used to pick the H200's 4096 and run for minutes without a line
+    assert main(["bench", *FAST, "--no-ceiling", "--preset", "tiny", "--input-size", "64", "64",
+                 "--batch-size", "auto"]) == 2
+    assert "on the CPU give sizes" in capsys.readouterr().err
