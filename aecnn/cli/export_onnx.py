@@ -6,6 +6,7 @@ matched PyTorch within the tolerance; otherwise the command ends with exit statu
 from __future__ import annotations
 
 import argparse
+import sys
 
 from aecnn.cli.common import add_checkpoint_arguments, at_least, load_model_from_args, positive
 from aecnn.cli.errors import CLIError
@@ -36,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
         except ImportError:
             raise CLIError("the check needs onnxruntime (pip install 'aecnn[onnx]'), or pass --no-check") from None
     check_writable_dir(args.out)
+    if args.device not in ("auto", "cpu"):
+        print(f"note: --device {args.device} is not used: the export and its check run on the CPU in fp32",
+              file=sys.stderr)
     args.device = "cpu"  # exported and checked in fp32 on CPU
     model = load_model_from_args(args)
     report = export_onnx(model, args.out, input_size=tuple(args.input_size) if args.input_size else None,

@@ -82,3 +82,11 @@ def test_ctrl_c_inside_an_exporter_error_is_recognised():
     except RuntimeError as wrapped:
         assert _interrupted(wrapped)  # was caught and answered with the TorchScript fallback
     assert not _interrupted(RuntimeError("unsupported op"))
+
+
+def test_a_device_other_than_the_cpu_is_said_to_be_unused(ckpt, tmp_path, capsys):
+    out = tmp_path / "onnx"
+    assert main(["export-onnx", str(ckpt), "--out", str(out), "--exporter", "torchscript", "--no-check",
+                 "--device", "cuda:1"]) == 0
+    assert "--device cuda:1 is not used" in capsys.readouterr().err
+    assert (out / "onnx.json").exists()
