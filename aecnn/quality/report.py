@@ -11,6 +11,14 @@ from aecnn.quality.plan import METHODS
 ORDER = {m: i for i, m in enumerate(METHODS)}
 
 
+def preset_name(config: dict) -> str:
+    """The preset as run: its name, and the model options that changed it (``--quick`` shrinks the
+    channels, so its "tiny" or "small" is not the preset of that name)."""
+    over = ", ".join(f"{k}={'-'.join(map(str, v)) if isinstance(v, (list, tuple)) else v}"
+                     for k, v in config.get("model_overrides") or ())
+    return f"{config['preset']} [{over}]" if over else config["preset"]
+
+
 def label(method: str, preset: str) -> str:
     return {"pca": "PCA", "v1": "V1 (users')", "seed": f"seed 4x4 bottleneck ({preset})",
             "aecnn-conv": f"aecnn {preset} conv", "aecnn-spatial": f"aecnn {preset} spatial"}.get(method, method)
@@ -33,7 +41,7 @@ def find(results: dict, kind: str, method: str, latent: int, budget: str = "imag
 
 
 def markdown_table(results: dict) -> str:
-    preset = results["meta"]["config"]["preset"]
+    preset = preset_name(results["meta"]["config"])
     k = results["meta"]["config"].get("seq_reduce", 0)
     head = ("| frames | budget | latent | method | images seen | train s | train img/s | params | val PSNR dB | "
             f"SSIM | band PSNR dB | R² LSTM | R² ridge | R² LSTM {k} PCs + drop motion | real PSNR dB | "
@@ -136,7 +144,7 @@ def recon_figure(results: dict, samples: dict, kind: str, path: Path) -> Path | 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ref, preset = results["meta"]["config"]["reference_latent"], results["meta"]["config"]["preset"]
+    ref, preset = results["meta"]["config"]["reference_latent"], preset_name(results["meta"]["config"])
     methods = _methods_at(results, kind, ref)
     if not methods or kind not in samples.get("val", {}):
         return None
@@ -178,7 +186,7 @@ def psnr_latent_figure(results: dict, path: Path) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    preset = results["meta"]["config"]["preset"]
+    preset = preset_name(results["meta"]["config"])
     kinds = [k for k in ("crop", "strip") if any(r["kind"] == k for r in results["runs"])]
     if not kinds:
         return None
@@ -220,7 +228,7 @@ def loss_figure(results: dict, path: Path) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    preset = results["meta"]["config"]["preset"]
+    preset = preset_name(results["meta"]["config"])
     runs = _trained(results)
     kinds = [k for k in ("crop", "strip") if any(r["kind"] == k for r in runs)]
     if not kinds:
@@ -242,7 +250,7 @@ def training_warnings(results: dict) -> str:
     (:func:`aecnn.quality.loop.loss_rose` on its ``loss_curve``)."""
     from aecnn.quality.loop import loss_rose
 
-    preset = results["meta"]["config"]["preset"]
+    preset = preset_name(results["meta"]["config"])
     return "\n".join(f"- {r['kind']} {label(r['method'], preset)} L={r['latent']} ({r['budget']}): {rose}"
                      for r in _sorted(_trained(results)) if (rose := loss_rose(r["loss_curve"])))
 

@@ -24,6 +24,7 @@ def test_quick_end_to_end(tmp_path, capsys):
     table = (tmp_path / "results.md").read_text()
     assert "| frames | budget | latent | method |" in table and "R² LSTM 8 PCs + drop motion" in table
     assert "## Targets" in table
+    assert "| aecnn tiny [channel_config=8-16-32] spatial |" in table  # not the tiny preset: its channels shrunk
     results = json.loads((tmp_path / "results.json").read_text())
     runs = {(r["kind"], r["method"], r["budget"]): r for r in results["runs"]}
     for method in ("pca", "v1", "seed", "aecnn-conv", "aecnn-spatial"):

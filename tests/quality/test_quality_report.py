@@ -1,5 +1,5 @@
 """The quality benchmark's target lines (aecnn.quality.report.targets)."""
-from aecnn.quality.report import targets
+from aecnn.quality.report import preset_name, targets
 
 
 def _run(method: str, psnr: float, r2: float, **extra) -> dict:
@@ -18,3 +18,13 @@ def test_absolute_r2_unsigned_with_three_decimals_and_margins_signed():
     assert margin.endswith("-0.013 R² (need ≥ +0.000) → MISSED")
     psnr = next(x for x in lines if "same images: aecnn spatial (default) − PCA" in x)
     assert psnr.endswith("+3.50 dB (need ≥ +3.00) → MET")
+
+
+def test_preset_name_shows_the_options_that_changed_the_preset():
+    assert preset_name({"preset": "small"}) == "small"
+    assert preset_name({"preset": "small", "model_overrides": []}) == "small"
+    # as read back from results.json (tuples become lists)
+    assert preset_name({"preset": "tiny", "model_overrides": [["channel_config", [8, 16, 32]]]}) == \
+        "tiny [channel_config=8-16-32]"
+    assert preset_name({"preset": "small", "model_overrides": [["spatial_channels", 8]]}) == \
+        "small [spatial_channels=8]"
