@@ -37,6 +37,14 @@ def positive(text: str) -> float:
     return value
 
 
+def fraction(text: str) -> float:
+    """argparse ``type=``: a number in (0, 1) (a decay such as AdamW's beta2)."""
+    value = positive(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1, got {text}")
+    return value
+
+
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
     """Preset plus every model option (None = keep the preset's value)."""
     g = p.add_argument_group("model")

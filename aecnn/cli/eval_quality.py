@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from aecnn.cli.common import at_least, model_overrides, positive
+from aecnn.cli.common import at_least, fraction, model_overrides, positive
 from aecnn.cli.errors import CLIError
 from aecnn.models import PRESETS
 
@@ -58,6 +58,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-sequences", type=at_least(2), help="held-out synthetic sequences (default 64)")
     p.add_argument("--batch-size", type=at_least(1), help="training batch (default 32, as aecnn train)")
     p.add_argument("--lr", type=positive, help="peak learning rate (default 1e-3, as aecnn train)")
+    p.add_argument("--beta2", type=fraction, help="AdamW's second-moment decay (default 0.999, as aecnn train)")
     p.add_argument("--train-seed", type=int, help="seed of every network's initialisation and batch order "
                    "(default 0); the data stay the same, so runs with other seeds measure training noise")
     p.add_argument("--seq-workers", type=at_least(0), help="processes for the sequence-stage fits (default 8; 0 inline)")
@@ -95,7 +96,8 @@ def _config(args: argparse.Namespace):
         "strip_images_ratio": args.strip_images_ratio, "seconds": args.seconds, "train_budget_s": args.train_budget,
         "deadline_s": args.deadline, "preset": args.preset, "kinds": tuple(args.kinds) if args.kinds else None,
         "methods": tuple(args.methods) if args.methods else None, "train_sequences": args.train_sequences,
-        "val_sequences": args.val_sequences, "batch_size": args.batch_size, "lr": args.lr, "seq_workers": args.seq_workers,
+        "val_sequences": args.val_sequences, "batch_size": args.batch_size, "lr": args.lr, "beta2": args.beta2,
+        "seq_workers": args.seq_workers,
         "train_seed": args.train_seed, "models_dir": args.save_models,
         "synth_overrides": tuple(args.synth) if args.synth else None,
         "seconds_methods": tuple(args.seconds_methods) if args.seconds_methods is not None else None}

@@ -291,7 +291,7 @@ class Benchmark:
             # A training that would outlive the deadline stops there and is scored as "cut" (never lost).
             stop_after = None if c.deadline_s is None else max(0.0, c.deadline_s - SCORE_MARGIN_S - self.elapsed())
             st = train(model, self.train[run.kind], batch=c.batch_size, lr=c.lr, seed=c.train_seed,
-                       warmup_steps=c.warmup_steps, stop_after=stop_after, **budget)
+                       beta2=c.beta2, warmup_steps=c.warmup_steps, stop_after=stop_after, **budget)
             run.images_seen, run.train_seconds, run.train_ips, run.final_loss, run.loss_curve = (
                 st.images_seen, st.seconds, st.images_per_s, st.final_loss, st.loss_curve)
             rose = loss_rose(st.loss_curve)

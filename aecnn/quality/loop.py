@@ -86,12 +86,13 @@ class _Batches:
         return x.contiguous(memory_format=torch.channels_last)
 
 
-def _optimizer(model: nn.Module, lr: float, device: torch.device) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4, fused=device.type == "cuda")
+def _optimizer(model: nn.Module, lr: float, device: torch.device, beta2: float = 0.999) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, beta2), weight_decay=1e-4,
+                             fused=device.type == "cuda")
 
 
 def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, seconds: float | None = None,
-          batch: int = 64, lr: float = 2e-3, seed: int = 0, warmup_steps: int = 3,
+          batch: int = 64, lr: float = 2e-3, seed: int = 0, warmup_steps: int = 3, beta2: float = 0.999,
           stop_after: float | None = None, log_every: float = 60.0) -> TrainStats:
     """Train ``model`` in place on ``frames`` ``(N, H, W)`` uint8 (on the training device) for
     ``images`` images or ``seconds`` seconds (exactly one of them).
@@ -99,6 +100,8 @@ def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, 
     ``stop_after`` (seconds of training, host clock) ends the training early, keeping what it
     learned, with ``TrainStats.stopped`` set: a deadline for runs that must not outlive their
     caller. Progress is logged every ``log_every`` seconds, so a log shows how far a training got.
+    ``beta2``: AdamW's second-moment decay (torch's default 0.999; a shorter memory, e.g. 0.95 as in
+    nanoGPT, is a common remedy for loss spikes).
 
     Raises:
         ValueError: if neither or both budgets are given, or a budget is not positive.
@@ -130,7 +133,7 @@ def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, 
             step(opt, batches.next())
         model.load_state_dict(state)
         batches.perm = None
-    opt = _optimizer(model, lr, device)
+    opt = _optimizer(model, lr, device, beta2)
     total_steps = math.ceil(images / batch) if images is not None else None
     every = math.ceil(total_steps / CURVE_POINTS) if total_steps else CURVE_STEPS
     losses: list[torch.Tensor] = []

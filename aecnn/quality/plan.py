@@ -42,6 +42,7 @@ class BenchConfig:
     # until 2026-12-02 the benchmark used batch 64 and lr 2e-3 (QUALITY.md has both recipes' results)
     batch_size: int = 32
     lr: float = 1e-3
+    beta2: float = 0.999  # AdamW's second-moment decay (torch's default, as aecnn train)
     train_sequences: int = 192
     val_sequences: int = 64
     frames_per_sequence: int = 32
@@ -71,6 +72,8 @@ class BenchConfig:
             raise ValueError(f"reference_latent {self.reference_latent} must be one of --latents {self.latents}")
         if self.images_seen is not None and self.images_seen < self.batch_size:
             raise ValueError(f"images_seen must be at least one batch ({self.batch_size}), got {self.images_seen}")
+        if not 0 < self.beta2 < 1:
+            raise ValueError(f"beta2 must be between 0 and 1, got {self.beta2}")
         if self.seconds is not None and self.seconds <= 0:
             raise ValueError(f"seconds must be positive, got {self.seconds}")
 

@@ -28,6 +28,20 @@ def test_v1_only_takes_crops() -> None:
         build_model("v1", "small", (152, 1280), 512)
 
 
+def test_beta2_reaches_the_optimizer(monkeypatch):
+    import torch
+
+    from aecnn.quality import loop
+
+    made = []
+    real = loop._optimizer
+    monkeypatch.setattr(loop, "_optimizer", lambda *a, **k: made.append(real(*a, **k)) or made[-1])
+    model = torch.nn.Conv2d(1, 1, 3, padding=1)
+    loop.train(model, torch.randint(0, 256, (8, 8, 8), dtype=torch.uint8), images=16, batch=8, beta2=0.95,
+               warmup_steps=0)
+    assert made[-1].param_groups[0]["betas"] == (0.9, 0.95)
+
+
 def test_train_records_a_loss_curve():
     import math
 
