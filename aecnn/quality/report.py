@@ -246,13 +246,14 @@ def loss_figure(results: dict, path: Path) -> Path | None:
 
 
 def training_warnings(results: dict) -> str:
-    """One line per trained network whose loss rose before the end of its training
-    (:func:`aecnn.quality.loop.loss_rose` on its ``loss_curve``)."""
-    from aecnn.quality.loop import loss_rose
+    """One line per trained network whose loss rose before the end of its training, or spiked during
+    it (:func:`aecnn.quality.loop.loss_rose`, :func:`~aecnn.quality.loop.loss_spike` on its ``loss_curve``)."""
+    from aecnn.quality.loop import loss_rose, loss_spike
 
     preset = preset_name(results["meta"]["config"])
-    return "\n".join(f"- {r['kind']} {label(r['method'], preset)} L={r['latent']} ({r['budget']}): {rose}"
-                     for r in _sorted(_trained(results)) if (rose := loss_rose(r["loss_curve"])))
+    return "\n".join(f"- {r['kind']} {label(r['method'], preset)} L={r['latent']} ({r['budget']}): {note}"
+                      for r in _sorted(_trained(results))
+                      for note in (loss_rose(r["loss_curve"]), loss_spike(r["loss_curve"])) if note)
 
 
 def _trained(results: dict) -> list[dict]:

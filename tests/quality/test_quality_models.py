@@ -74,6 +74,26 @@ def test_loss_rose_flags_a_training_that_got_worse():
     assert loss_rose(good[:2]) == ""  # too short to judge
 
 
+def test_loss_spike_names_the_largest_spike_and_where_the_training_ended():
+    import json
+    from pathlib import Path
+
+    from aecnn.quality.loop import loss_rose, loss_spike
+
+    steep_start = [(i * 100, v) for i, v in enumerate([1.0, 0.1, 0.01, 1e-3, 5e-4, 4e-4, 3e-4])]
+    assert loss_spike(steep_start) == ""  # a falling curve, however steep its start, is no spike
+    curve = steep_start + [(700, 4e-3), (800, 5e-4), (900, 3.6e-4)]
+    note = loss_spike(curve)
+    assert "13x its lowest before it (3.00e-04) at 700 images" in note and "1.20x that level" in note
+    assert loss_rose(curve) == ""  # 1.2x: the older check stays quiet
+    assert loss_spike(curve, factor=20) == ""
+    # the ninth session's medium training at lr 1e-3 (38.94 dB; 3 dB below the same training at 5e-4 / 2e-3)
+    saved = Path(__file__).parents[2] / "benchmarks/quality_results/2026-12-05-ninth/o3_medium512/results.json"
+    if saved.is_file():
+        run = next(r for r in json.loads(saved.read_text())["runs"] if r["method"] == "aecnn-spatial")
+        assert loss_rose(run["loss_curve"]) == "" and "loss spike: 2" in loss_spike(run["loss_curve"])
+
+
 def test_training_warnings_and_loss_figure(tmp_path):
     from aecnn.quality.report import loss_figure, training_warnings
 
