@@ -1,6 +1,6 @@
 """The benchmark scripts that are not CLI commands (``benchmarks/quality_sweep.py``,
 ``benchmarks/r2_ceiling.py``, ``benchmarks/real_errors.py``, ``crop_motion.py``, ``seq_repeats.py``, ``reduce_auto.py``,
-``synth_gap.py``, ``seq_figure.py``, ``latent_probe.py``) still run, on toy sizes on the CPU."""
+``synth_gap.py``, ``seq_figure.py``, ``latent_probe.py``, ``loss_spikes.py``) still run, on toy sizes on the CPU."""
 from __future__ import annotations
 
 import importlib.util
@@ -398,3 +398,29 @@ def test_latent_probe_runs_on_a_toy_cache_and_finds_a_linear_quantity(tmp_path):
     with pytest.raises(SystemExit, match="other sequence counts"):
         probe.main(["--cache", str(cache), "--train-sequences", "4", "--val-sequences", "2", "--frames",
                     str(frames), "--out", str(out)])
+
+
+def test_loss_spikes_groups_trainings_and_compares_those_with_a_spike(tmp_path, capsys):
+    spikes = _load("loss_spikes")
+    flat = [[i * 100, v] for i, v in enumerate([1.0, 0.1, 0.01, 1e-3, 5e-4, 4e-4, 3e-4, 2.5e-4])]
+    spiked = flat[:6] + [[600, 8e-3], [700, 3.5e-4]]
+
+    def results(seed, curve, psnr, overrides=()):
+        cfg = {"preset": "small", "train_seed": seed, "lr": 1e-3, "synth_overrides": list(overrides)}
+        run = {"kind": "crop", "method": "aecnn-spatial", "latent": 512, "budget": "images", "status": "ok",
+               "images_seen": 800, "loss_curve": curve, "metrics": {"psnr": psnr}, "note": ""}
+        return json.dumps({"meta": {"config": cfg}, "runs": [run, {**run, "note": "same run as above"}]})
+
+    for name, text in (("a", results(0, flat, 42.0)), ("b", results(1, spiked, 41.0)),
+                       ("c", results(2, flat, 40.0, [["outline_modes", 4]])),  # another generator: own group
+                       ("merged", results(0, flat, 42.0))):  # a merged table repeats runs: skipped
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.json").write_text(text)
+    (tmp_path / "probe.json").write_text("{}")
+    out = tmp_path / "spikes.md"
+    assert spikes.main(["--root", str(tmp_path), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "| small spatial 512 N=800 lr=0.001 beta2=0.999 | 1 | 41.00 | 20× |" in text  # 8e-3 after 4e-4
+    assert "| small spatial 512 N=800 lr=0.001 beta2=0.999 | 1, 41.00 | 1, 42.00 | -1.00 |" in text
+    assert "generator outline_modes=4" in text and "1 of 3 trainings have a spike" in text
+    assert spikes.main(["--root", str(tmp_path / "merged")]) == 1  # nothing but a merged table

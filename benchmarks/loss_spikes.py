@@ -1,0 +1,122 @@
+"""Loss spikes in the saved quality-benchmark trainings, and what they cost (CPU, seconds, diagnostic).
+
+Every ``results.json`` under ``benchmarks/quality_results/`` keeps each training's loss curve (100
+segments of the images budget). This script reads them all, finds the largest spike of each aecnn
+crop training with :func:`aecnn.quality.loop.loss_spike` (a segment ``--factor`` or more times the
+lowest before it), and compares the validation PSNR of trainings with and without one inside each group
+of identical settings (preset, latent, layout, blocks, images, lr, beta2, generator variant). A training that appears in
+several files (a merged table repeats its runs) is counted once.
+
+    PYTHONPATH=$PWD python3 benchmarks/loss_spikes.py --out benchmarks/quality_results/2026-12-05-thirteenth/loss_spikes.md
+
+Exploratory: the trainings were not run to study spikes, and groups hold one to six trainings.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from aecnn.data.synth import SynthConfig
+from aecnn.io import atomic_write_text
+from aecnn.quality.loop import loss_spike
+
+ROOT = Path(__file__).resolve().parent / "quality_results"
+DEFAULT = SynthConfig()
+
+
+def _generator(cfg: dict) -> str:
+    """The generator fields a run changed from today's default ("" for the default itself; the runs of
+    2026-12-02 that named ``outline_modes=3`` ran what became the default)."""
+    def same(k, v):
+        d = getattr(DEFAULT, k, None)
+        return d == v or (isinstance(d, tuple) and list(d) == v)
+    return ", ".join(f"{k}={v}" for k, v in cfg.get("synth_overrides") or () if not same(k, v))
+
+
+def _ratio(note: str) -> float:
+    """The spike's size from :func:`loss_spike`'s note ("loss spike: 38x its lowest ...")."""
+    return float(note.split(":", 1)[1].split("x", 1)[0]) if note else 0.0
+
+
+def trainings(root: Path, factor: float) -> list[dict]:
+    """One row per distinct aecnn crop training (status ok or cut) with a loss curve."""
+    rows, seen = [], set()
+    for path in sorted(root.rglob("results.json")):
+        if "merged" in path.parts:
+            continue
+        try:
+            res = json.loads(path.read_text())
+            cfg = res["meta"]["config"]
+        except (OSError, ValueError, KeyError):
+            continue  # not a benchmark results file (a probe's or a fit's)
+        over = dict(tuple(p) for p in cfg.get("model_overrides") or ())
+        for r in res["runs"]:
+            if (r["kind"] != "crop" or not r["method"].startswith("aecnn") or r["status"] not in ("ok", "cut")
+                    or not r.get("loss_curve") or r.get("note", "").startswith("same run as")):
+                continue
+            psnr = (r.get("metrics") or {}).get("psnr")
+            key = (r["method"], r["latent"], cfg["preset"], cfg.get("train_seed"), cfg.get("lr"), psnr)
+            if psnr is None or key in seen:
+                continue
+            seen.add(key)
+            note = loss_spike(r["loss_curve"], factor=factor)
+            group = (f"{cfg['preset']} {r['method'].removeprefix('aecnn-')} {r['latent']}"
+                     f"{' sc' + str(over['spatial_channels']) if 'spatial_channels' in over else ''}"
+                     f"{' b' + str(over['blocks_per_stage']) if 'blocks_per_stage' in over else ''}"
+                     f" N={r['images_seen']:,}{' (cut)' if r['status'] == 'cut' else ''}"
+                     f" lr={cfg.get('lr')} beta2={cfg.get('beta2', 0.999)}"
+                     f"{' generator ' + gen if (gen := _generator(cfg)) else ''}")
+            rows.append({"file": str(path.relative_to(root.parent)), "group": group, "seed": cfg.get("train_seed"),
+                         "psnr": psnr, "spike": _ratio(note), "note": note})
+    return rows
+
+
+def report(rows: list[dict], factor: float) -> str:
+    lines = [f"# Loss spikes (a segment ≥ {factor:g}× the lowest before it) in the saved aecnn crop trainings", "",
+             "| settings | training seed | val PSNR dB | largest spike | file |", "| --- | --- | --- | --- | --- |"]
+    for r in sorted(rows, key=lambda r: (r["group"], r["seed"] or 0, r["psnr"])):
+        spike = f"{r['spike']:.0f}×" if r["spike"] else "—"
+        lines.append(f"| {r['group']} | {r['seed']} | {r['psnr']:.2f} | {spike} | {r['file']} |")
+    by = defaultdict(list)
+    for r in rows:
+        by[r["group"]].append(r)
+    lines += ["", "Groups with trainings on both sides:", "",
+              "| settings | with a spike: n, mean dB | without: n, mean dB | difference dB |", "| --- | --- | --- | --- |"]
+    diffs = []
+    for g, rs in sorted(by.items()):
+        a = [r["psnr"] for r in rs if r["spike"]]
+        b = [r["psnr"] for r in rs if not r["spike"]]
+        if a and b:
+            diffs.append(statistics.mean(a) - statistics.mean(b))
+            lines.append(f"| {g} | {len(a)}, {statistics.mean(a):.2f} | {len(b)}, {statistics.mean(b):.2f} | "
+                         f"{diffs[-1]:+.2f} |")
+    n_spiked = sum(1 for r in rows if r["spike"])
+    lines += ["", f"{n_spiked} of {len(rows)} trainings have a spike ≥ {factor:g}×."]
+    if diffs:
+        lines.append(f"Mean difference over the {len(diffs)} groups with both: {statistics.mean(diffs):+.2f} dB.")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--root", type=Path, default=ROOT, help="folder searched for results.json (default: %(default)s)")
+    p.add_argument("--factor", type=float, default=10.0, help="spike threshold (default 10, as the report)")
+    p.add_argument("--out", type=Path, help="write the markdown here too")
+    args = p.parse_args(argv)
+    rows = trainings(args.root, args.factor)
+    if not rows:
+        print(f"no aecnn crop training with a loss curve under {args.root}", file=sys.stderr)
+        return 1
+    text = report(rows, args.factor)
+    print(text, end="")
+    if args.out:
+        atomic_write_text(args.out, text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
