@@ -153,5 +153,9 @@ def _summary(run_dir: Path, result: Any) -> None:
     if last and last.get("val_psnr") == last.get("val_psnr"):  # not NaN: there was a validation set
         print(f"  final val PSNR {last.get('val_psnr', float('nan')):.2f} dB, SSIM "
               f"{last.get('val_ssim', float('nan')):.4f}; best epoch {result.best.get('epoch')}")
+    spikes = getattr(result, "spikes", [])
+    if spikes:
+        print(f"  {plural(len(spikes), 'loss spike')} (steps {', '.join(str(s.at) for s in spikes)}; largest "
+              f"{max(s.ratio for s in spikes):.0f}x): a repeat with another --seed may end higher")
     print(f"  run folder: {run_dir}  (last.ckpt, best.ckpt, model_state_dict.pt, model.safetensors, metrics.csv, "
           "loss_curve.png, reconstructions.png, attention.png, config.yaml)")

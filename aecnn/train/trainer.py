@@ -36,6 +36,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from aecnn.data.dataset import load_split
+from aecnn.loss_spikes import Spike, SpikeWatch
 from aecnn.models import AutoEncoder_CNNV3, preset_config
 from aecnn.text import plural
 from aecnn.train import plots
@@ -53,6 +54,7 @@ from aecnn.train.signals import LR_DIVISOR, SignalFlags
 from aecnn.train.train_state import TrainStateMixin
 
 logger = logging.getLogger(__name__)
+SPIKE_SEGMENT_STEPS = 25  # optimizer steps per segment of the loss-spike watch
 
 
 class TrainingDiverged(RuntimeError):
@@ -70,6 +72,7 @@ class TrainResult:
         stopped: ``None`` (all epochs done), ``'early_stop'``, or the signal name (``'SIGTERM'``).
         last: the last metrics row.
         best: ``{"metric", "epoch"}`` of the best checkpoint.
+        spikes: the loss spikes this session saw (:class:`aecnn.loss_spikes.Spike`, ``at`` in steps).
     """
 
     run_dir: Path
@@ -78,6 +81,7 @@ class TrainResult:
     stopped: str | None
     last: dict[str, Any] = field(default_factory=dict)
     best: dict[str, Any] = field(default_factory=dict)
+    spikes: list[Spike] = field(default_factory=list)
 
 
 def train(cfg: TrainConfig, report: Callable[[str], None] | None = None) -> TrainResult:
@@ -136,6 +140,7 @@ class Trainer(EpochEndMixin, TrainStateMixin):
         self.history: list[dict[str, Any]] = []
         self.best: dict[str, Any] = {"metric": math.inf, "epoch": 0}
         self.bad_epochs = 0
+        self.spikes = SpikeWatch()  # from this session's steps (a resumed run starts a new baseline)
         self._rng = None
         if ckpt is not None:
             self._restore(ckpt)
@@ -294,7 +299,7 @@ class Trainer(EpochEndMixin, TrainStateMixin):
         if stopped in (None, "early_stop") and self.dist.is_main:
             self._final_outputs()
         return TrainResult(self.run_dir, self.epoch, self.step, stopped,
-                           self.history[-1] if self.history else {}, dict(self.best))
+                           self.history[-1] if self.history else {}, dict(self.best), list(self.spikes.spikes))
 
     def _to_device(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.dist.device, non_blocking=True)
@@ -331,6 +336,7 @@ class Trainer(EpochEndMixin, TrainStateMixin):
                    desc=f"epoch {self.epoch + 1}/{cfg.epochs}", disable=not self.progress, dynamic_ncols=True)
         bad = torch.zeros((), dtype=torch.bool, device=dev)
         last_loss = torch.zeros((), device=dev)
+        segment = torch.zeros(2, dtype=torch.float64, device=dev)  # loss sum, micro-batches (this rank)
         try:
             for i, x in enumerate(self.train_loader, start=skip):
                 x = self._to_device(x)
@@ -347,6 +353,8 @@ class Trainer(EpochEndMixin, TrainStateMixin):
                 bad |= ~torch.isfinite(last_loss)
                 sums += torch.stack([last_loss.double() * x.shape[0],
                                      torch.tensor(float(x.shape[0]), dtype=torch.float64, device=dev)])
+                segment[0] += last_loss.double()
+                segment[1] += 1
                 self._session["images"] += x.shape[0] * self.dist.world_size
                 bar.update(x.shape[0] * self.dist.world_size)
                 if not last_in_group:
@@ -364,6 +372,8 @@ class Trainer(EpochEndMixin, TrainStateMixin):
                     bar.set_postfix(loss=f"{float(last_loss):.4g}", lr=f"{lr:.2g}", refresh=False)
                 if self.step % 10 == 0 and self.log is not None:
                     self.log.scalars({"train/loss_step": float(last_loss), "lr": lr}, self.step)
+                if self.step % SPIKE_SEGMENT_STEPS == 0:
+                    self._watch_spikes(segment)
                 if save_now or stop:  # global sums so far, so a mid-epoch resume reports the whole epoch
                     total = all_reduce_(sums.clone())
                     self.partial = {"loss_sum": float(total[0]), "images": float(total[1]),
@@ -383,6 +393,18 @@ class Trainer(EpochEndMixin, TrainStateMixin):
                              "train_seconds": seconds_before + time.perf_counter() - t0,
                              "train_end": time.perf_counter()}
         return True
+
+    def _watch_spikes(self, segment: torch.Tensor) -> None:
+        """Feed the mean loss of the last SPIKE_SEGMENT_STEPS steps (rank 0's batches) to the spike
+        watch and say when a spike starts (one host sync per segment; the flags already sync each step)."""
+        total, n = segment.tolist()
+        segment.zero_()
+        spike = self.spikes.update(total / n if n else math.nan, self.step)
+        if spike is not None:
+            self.say(f"loss spike at step {spike.at} (epoch {self.epoch + 1}): training loss {spike.final:.3g} over "
+                     f"the last {SPIKE_SEGMENT_STEPS} steps, {spike.ratio:.0f}x the lowest so far "
+                     f"({spike.before:.3g}); best.ckpt keeps the best validated weights. If the loss does not come "
+                     f"back, compare with another --seed (README, 'Speed, memory and quality')")
 
     def _optimizer_step(self) -> float:
         lr = self.schedule.apply(self.optimizer, self.step)

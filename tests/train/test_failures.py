@@ -81,3 +81,30 @@ def test_bad_data_folder_fails_before_the_model_is_built(tmp_path, capsys, monke
 def test_no_data_given(tmp_path, capsys):
     assert main(["train", "--out", str(tmp_path / "run"), *TINY]) == 2
     assert "--data DIR" in capsys.readouterr().err
+
+
+def test_a_loss_spike_is_named_when_it_starts_and_in_the_summary(frames_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(trainer_mod, "SPIKE_SEGMENT_STEPS", 1)  # one step a segment: 4 segments an epoch
+    calls = {"n": 0}
+    real_forward = ReconstructionLoss.forward
+
+    def spike_at_step_9(self, recon, target, latent=None):  # the value only: the gradients stay the same
+        total, parts = real_forward(self, recon, target, latent)
+        calls["n"] += recon.requires_grad  # training batches only, not validation
+        return (total + 99 * total.detach() if recon.requires_grad and calls["n"] == 9 else total), parts
+
+    monkeypatch.setattr(ReconstructionLoss, "forward", spike_at_step_9)
+    out = tmp_path / "run"
+    assert main(train_args(frames_dir, out, tmp_path, "--epochs", "3", "--batch-size", "2")) == 0
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    assert "loss spike at step 9 (epoch 3)" in text and "best.ckpt keeps the best validated weights" in text
+    assert "1 loss spike (steps 9; largest" in captured.out
+    assert (out / "best.ckpt").is_file()
+
+
+def test_no_spike_is_reported_for_an_ordinary_run(frames_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(trainer_mod, "SPIKE_SEGMENT_STEPS", 1)
+    assert main(train_args(frames_dir, tmp_path / "run", tmp_path, "--epochs", "3", "--batch-size", "2")) == 0
+    captured = capsys.readouterr()
+    assert "loss spike" not in captured.out + captured.err
