@@ -140,7 +140,7 @@ class Trainer(EpochEndMixin, TrainStateMixin):
         self.history: list[dict[str, Any]] = []
         self.best: dict[str, Any] = {"metric": math.inf, "epoch": 0}
         self.bad_epochs = 0
-        self.spikes = SpikeWatch()  # from this session's steps (a resumed run starts a new baseline)
+        self.spike_watch = SpikeWatch()  # from this session's steps (a resumed run starts a new baseline)
         self._rng = None
         if ckpt is not None:
             self._restore(ckpt)
@@ -299,7 +299,7 @@ class Trainer(EpochEndMixin, TrainStateMixin):
         if stopped in (None, "early_stop") and self.dist.is_main:
             self._final_outputs()
         return TrainResult(self.run_dir, self.epoch, self.step, stopped,
-                           self.history[-1] if self.history else {}, dict(self.best), list(self.spikes.spikes))
+                           self.history[-1] if self.history else {}, dict(self.best), list(self.spike_watch.spikes))
 
     def _to_device(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.dist.device, non_blocking=True)
@@ -399,7 +399,7 @@ class Trainer(EpochEndMixin, TrainStateMixin):
         watch and say when a spike starts (one host sync per segment; the flags already sync each step)."""
         total, n = segment.tolist()
         segment.zero_()
-        spike = self.spikes.update(total / n if n else math.nan, self.step)
+        spike = self.spike_watch.update(total / n if n else math.nan, self.step)
         if spike is not None:
             self.say(f"loss spike at step {spike.at} (epoch {self.epoch + 1}): training loss {spike.final:.3g} over "
                      f"the last {SPIKE_SEGMENT_STEPS} steps, {spike.ratio:.0f}x the lowest so far "
