@@ -39,7 +39,8 @@ class SpikeWatch:
 
     A spike starts at a segment >= ``factor`` times the lowest segment before it (the first ``skip``
     segments are no baseline) and lasts while the segments stay there; a later rise after the loss came
-    back below is a new spike. Non-finite values are ignored (divergence is another check's business).
+    back below is a new spike. ``spikes`` holds each one at its peak. Non-finite values are ignored
+    (divergence is another check's business).
     """
 
     def __init__(self, factor: float = FACTOR, skip: int = SKIP) -> None:
@@ -61,9 +62,13 @@ class SpikeWatch:
         self.last = value
         started = None
         high = n >= self.skip and 0 < self.lowest < math.inf and value >= self.factor * self.lowest
-        if high and not self._inside:
-            started = Spike(at, value / self.lowest, self.lowest, value)
-            self.spikes.append(started)
+        if high:
+            spike = Spike(at, value / self.lowest, self.lowest, value)
+            if not self._inside:
+                started = spike
+                self.spikes.append(spike)
+            elif spike.ratio > self.spikes[-1].ratio:
+                self.spikes[-1] = spike  # the same spike, higher
         self._inside = high
         if n >= self.skip - 1:
             self.lowest = min(self.lowest, value)
@@ -74,14 +79,9 @@ def find_spike(curve: Sequence[Sequence[float]], factor: float = FACTOR, skip: i
     """The largest spike of a ``[(at, segment mean loss), ...]`` curve, with the curve's final loss, or
     ``None``."""
     watch = SpikeWatch(factor, skip)
-    best: Spike | None = None
-    for n, (at, value) in enumerate(curve):
-        lowest = watch.lowest
+    for at, value in curve:
         watch.update(value, int(at))
-        # the largest segment inside any spike, not only the one that started it
-        if n >= skip and 0 < lowest < math.inf and math.isfinite(value) and value >= factor * lowest and (
-                best is None or value / lowest > best.ratio):
-            best = Spike(int(at), value / lowest, lowest, math.nan)
-    if best is None:
+    if not watch.spikes:
         return None
+    best = max(watch.spikes, key=lambda s: s.ratio)
     return Spike(best.at, best.ratio, best.before, float(curve[-1][1]))

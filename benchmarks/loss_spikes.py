@@ -2,7 +2,7 @@
 
 Every ``results.json`` under ``benchmarks/quality_results/`` keeps each training's loss curve (100
 segments of the images budget). This script reads them all, finds the largest spike of each aecnn
-crop training with :func:`aecnn.quality.loop.loss_spike` (a segment ``--factor`` or more times the
+crop training with :func:`aecnn.loss_spikes.find_spike` (a segment ``--factor`` or more times the
 lowest before it), and compares the validation PSNR of trainings with and without one inside each group
 of identical settings (preset, latent, layout, blocks, images, lr, beta2, generator variant). A training that appears in
 several files (a merged table repeats its runs) is counted once.
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from aecnn.data.synth import SynthConfig
 from aecnn.io import atomic_write_text
-from aecnn.quality.loop import loss_spike
+from aecnn.loss_spikes import find_spike
 
 ROOT = Path(__file__).resolve().parent / "quality_results"
 DEFAULT = SynthConfig()
@@ -35,11 +35,6 @@ def _generator(cfg: dict) -> str:
         d = getattr(DEFAULT, k, None)
         return d == v or (isinstance(d, tuple) and list(d) == v)
     return ", ".join(f"{k}={v}" for k, v in cfg.get("synth_overrides") or () if not same(k, v))
-
-
-def _ratio(note: str) -> float:
-    """The spike's size from :func:`loss_spike`'s note ("loss spike: 38x its lowest ...")."""
-    return float(note.split(":", 1)[1].split("x", 1)[0]) if note else 0.0
 
 
 def trainings(root: Path, factor: float) -> list[dict]:
@@ -63,7 +58,7 @@ def trainings(root: Path, factor: float) -> list[dict]:
             if psnr is None or key in seen:
                 continue
             seen.add(key)
-            note = loss_spike(r["loss_curve"], factor=factor)
+            spike = find_spike(r["loss_curve"], factor=factor)
             group = (f"{cfg['preset']} {r['method'].removeprefix('aecnn-')} {r['latent']}"
                      f"{' sc' + str(over['spatial_channels']) if 'spatial_channels' in over else ''}"
                      f"{' b' + str(over['blocks_per_stage']) if 'blocks_per_stage' in over else ''}"
@@ -71,7 +66,7 @@ def trainings(root: Path, factor: float) -> list[dict]:
                      f" lr={cfg.get('lr')} beta2={cfg.get('beta2', 0.999)}"
                      f"{' generator ' + gen if (gen := _generator(cfg)) else ''}")
             rows.append({"file": str(path.relative_to(root.parent)), "group": group, "seed": cfg.get("train_seed"),
-                         "psnr": psnr, "spike": _ratio(note), "note": note})
+                         "psnr": psnr, "spike": spike.ratio if spike else 0.0})
     return rows
 
 
