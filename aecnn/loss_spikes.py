@@ -21,13 +21,15 @@ SKIP = 3  # segments at the start that are not a baseline (warm-up, the steep st
 
 @dataclass(frozen=True)
 class Spike:
-    """One spike: where (images seen or step, as the curve counts), how large, from which level, and the
-    loss the curve ended at (or stood at when it was found)."""
+    """One spike: where its highest segment ended (images seen or step, as the curve counts), how large
+    it was there, from which level, the loss the curve ended at (or stood at when it was found), and
+    where the spike's first segment ended."""
 
     at: int
     ratio: float
     before: float
     final: float
+    start: int | None = None
 
     def note(self, unit: str = "images") -> str:
         return (f"loss spike: {self.ratio:.0f}x its lowest before it ({self.before:.2e}) at {self.at:,} {unit}; "
@@ -37,10 +39,11 @@ class Spike:
 class SpikeWatch:
     """Segment means in, the start of each spike out.
 
-    A spike starts at a segment >= ``factor`` times the lowest segment before it (the first ``skip``
-    segments are no baseline) and lasts while the segments stay there; a later rise after the loss came
-    back below is a new spike. ``spikes`` holds each one at its peak. Non-finite values are ignored
-    (divergence is another check's business).
+    A spike starts at a segment >= ``factor`` times the lowest segment before it and lasts while the
+    segments stay there; a later rise after the loss came back below is a new spike. The steep start is
+    left out: the first ``skip`` segments are never a spike, and the lowest is taken from segment ``skip``
+    (1-based) on. ``spikes`` holds each one at its peak (with its ``start``). Non-finite values are
+    ignored (divergence is another check's business); so is a lowest of 0 (nothing to be a multiple of).
     """
 
     def __init__(self, factor: float = FACTOR, skip: int = SKIP) -> None:
@@ -63,12 +66,11 @@ class SpikeWatch:
         started = None
         high = n >= self.skip and 0 < self.lowest < math.inf and value >= self.factor * self.lowest
         if high:
-            spike = Spike(at, value / self.lowest, self.lowest, value)
             if not self._inside:
-                started = spike
-                self.spikes.append(spike)
-            elif spike.ratio > self.spikes[-1].ratio:
-                self.spikes[-1] = spike  # the same spike, higher
+                started = Spike(at, value / self.lowest, self.lowest, value, start=at)
+                self.spikes.append(started)
+            elif value / self.lowest > self.spikes[-1].ratio:  # the same spike, higher
+                self.spikes[-1] = Spike(at, value / self.lowest, self.lowest, value, start=self.spikes[-1].start)
         self._inside = high
         if n >= self.skip - 1:
             self.lowest = min(self.lowest, value)
@@ -76,12 +78,12 @@ class SpikeWatch:
 
 
 def find_spike(curve: Sequence[Sequence[float]], factor: float = FACTOR, skip: int = SKIP) -> Spike | None:
-    """The largest spike of a ``[(at, segment mean loss), ...]`` curve, with the curve's final loss, or
-    ``None``."""
+    """The largest spike of a ``[(at, segment mean loss), ...]`` curve, with the curve's final (finite)
+    loss, or ``None``."""
     watch = SpikeWatch(factor, skip)
     for at, value in curve:
         watch.update(value, int(at))
     if not watch.spikes:
         return None
     best = max(watch.spikes, key=lambda s: s.ratio)
-    return Spike(best.at, best.ratio, best.before, float(curve[-1][1]))
+    return Spike(best.at, best.ratio, best.before, watch.last, best.start)  # last: the last finite segment

@@ -1,7 +1,8 @@
 """Loss spikes in the saved quality-benchmark trainings, and what they cost (CPU, seconds, diagnostic).
 
-Every ``results.json`` under ``benchmarks/quality_results/`` keeps each training's loss curve (100
-segments of the images budget). This script reads them all, finds the largest spike of each aecnn
+The ``results.json`` files under ``benchmarks/quality_results/`` written since the loss curve was added
+keep each training's curve (100 segments of the images budget; older files have none and are left out).
+This script reads them all, finds the largest spike of each aecnn
 crop training with :func:`aecnn.loss_spikes.find_spike` (a segment ``--factor`` or more times the
 lowest before it), and compares the validation PSNR of trainings with and without one inside each group
 of identical settings (preset, latent, layout, blocks, images, lr, beta2, generator variant). A training that appears in
@@ -41,7 +42,7 @@ def trainings(root: Path, factor: float) -> list[dict]:
     """One row per distinct aecnn crop training (status ok or cut) with a loss curve."""
     rows, seen = [], set()
     for path in sorted(root.rglob("results.json")):
-        if "merged" in path.parts:
+        if "merged" in path.relative_to(root).parts:
             continue
         try:
             res = json.loads(path.read_text())

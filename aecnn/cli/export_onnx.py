@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         except ImportError:
             raise CLIError("the check needs onnxruntime (pip install 'aecnn[onnx]'), or pass --no-check") from None
     check_writable_dir(args.out)
-    if args.device not in ("auto", "cpu"):
+    if args.device != "auto" and not args.device.startswith("cpu"):
         print(f"note: --device {args.device} is not used: the export and its check run on the CPU in fp32",
               file=sys.stderr)
     args.device = "cpu"  # exported and checked in fp32 on CPU

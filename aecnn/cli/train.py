@@ -155,7 +155,9 @@ def _summary(run_dir: Path, result: Any) -> None:
               f"{last.get('val_ssim', float('nan')):.4f}; best epoch {result.best.get('epoch')}")
     spikes = getattr(result, "spikes", [])
     if spikes:
-        print(f"  {plural(len(spikes), 'loss spike')} (steps {', '.join(str(s.at) for s in spikes)}; largest "
-              f"{max(s.ratio for s in spikes):.0f}x): a repeat with another --seed may end higher")
+        peak = max(spikes, key=lambda s: s.ratio)
+        print(f"  {plural(len(spikes), 'loss spike')} (from step{'s' if len(spikes) > 1 else ''} "
+              f"{', '.join(str(s.start) for s in spikes)}; largest {peak.ratio:.0f}x at step {peak.at}): "
+              "a repeat with another --seed may end higher")
     print(f"  run folder: {run_dir}  (last.ckpt, best.ckpt, model_state_dict.pt, model.safetensors, metrics.csv, "
           "loss_curve.png, reconstructions.png, attention.png, config.yaml)")

@@ -141,9 +141,12 @@ class Trainer(EpochEndMixin, TrainStateMixin):
         self.best: dict[str, Any] = {"metric": math.inf, "epoch": 0}
         self.bad_epochs = 0
         self.spike_watch = SpikeWatch()  # from this session's steps (a resumed run starts a new baseline)
+        # loss sum and micro-batches since step _segment_from (this rank's), carried across epochs
+        self._segment = torch.zeros(2, dtype=torch.float64, device=self.dist.device)
         self._rng = None
         if ckpt is not None:
             self._restore(ckpt)
+        self._segment_from = self.step
         self._wrap()
         self.log = RunLog(self.run_dir, self.dist.is_main, self.cfg.tensorboard)
         if self.dist.is_main:
@@ -336,7 +339,7 @@ class Trainer(EpochEndMixin, TrainStateMixin):
                    desc=f"epoch {self.epoch + 1}/{cfg.epochs}", disable=not self.progress, dynamic_ncols=True)
         bad = torch.zeros((), dtype=torch.bool, device=dev)
         last_loss = torch.zeros((), device=dev)
-        segment = torch.zeros(2, dtype=torch.float64, device=dev)  # loss sum, micro-batches (this rank)
+        segment = self._segment
         try:
             for i, x in enumerate(self.train_loader, start=skip):
                 x = self._to_device(x)
@@ -395,16 +398,18 @@ class Trainer(EpochEndMixin, TrainStateMixin):
         return True
 
     def _watch_spikes(self, segment: torch.Tensor) -> None:
-        """Feed the mean loss of the last SPIKE_SEGMENT_STEPS steps (rank 0's batches) to the spike
-        watch and say when a spike starts (one host sync per segment; the flags already sync each step)."""
+        """Feed the mean loss of the steps since the last segment (SPIKE_SEGMENT_STEPS, fewer in the first
+        after a resume; this rank's batches) to the spike watch and say when a spike starts (one host sync
+        per segment; the flags already sync each step)."""
         total, n = segment.tolist()
         segment.zero_()
+        first, self._segment_from = self._segment_from + 1, self.step
         spike = self.spike_watch.update(total / n if n else math.nan, self.step)
         if spike is not None:
-            self.say(f"loss spike at step {spike.at} (epoch {self.epoch + 1}): training loss {spike.final:.3g} over "
-                     f"the last {SPIKE_SEGMENT_STEPS} steps, {spike.ratio:.0f}x the lowest so far "
-                     f"({spike.before:.3g}); best.ckpt keeps the best validated weights. If the loss does not come "
-                     f"back, compare with another --seed (README, 'Speed, memory and quality')")
+            self.say(f"loss spike at step {spike.at} (epoch {self.epoch + 1}): mean training loss {spike.final:.3g} "
+                     f"over steps {first}-{spike.at}, {spike.ratio:.0f}x the lowest so far ({spike.before:.3g}); "
+                     f"best.ckpt keeps the best validated weights. If the loss does not come back, compare with "
+                     f"another --seed (README, 'Speed, memory and quality')")
 
     def _optimizer_step(self) -> float:
         lr = self.schedule.apply(self.optimizer, self.step)

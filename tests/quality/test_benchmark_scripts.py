@@ -423,4 +423,7 @@ def test_loss_spikes_groups_trainings_and_compares_those_with_a_spike(tmp_path, 
     assert "| small spatial 512 N=800 lr=0.001 beta2=0.999 | 1 | 41.00 | 20× |" in text  # 8e-3 after 4e-4
     assert "| small spatial 512 N=800 lr=0.001 beta2=0.999 | 1, 41.00 | 1, 42.00 | -1.00 |" in text
     assert "generator outline_modes=4" in text and "1 of 3 trainings have a spike" in text
-    assert spikes.main(["--root", str(tmp_path / "merged")]) == 1  # nothing but a merged table
+    (tmp_path / "empty").mkdir()
+    assert spikes.main(["--root", str(tmp_path / "empty")]) == 1
+    # "merged" is looked for below the root only, not in the folders above it
+    assert spikes.main(["--root", str(tmp_path / "merged")]) == 0

@@ -83,24 +83,41 @@ def test_no_data_given(tmp_path, capsys):
     assert "--data DIR" in capsys.readouterr().err
 
 
-def test_a_loss_spike_is_named_when_it_starts_and_in_the_summary(frames_dir, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(trainer_mod, "SPIKE_SEGMENT_STEPS", 1)  # one step a segment: 4 segments an epoch
+def _spiking_loss(monkeypatch, factors: dict[int, float]) -> None:
+    """Multiply the loss value (not its gradients) of the given training steps (1-based)."""
     calls = {"n": 0}
     real_forward = ReconstructionLoss.forward
 
-    def spike_at_step_9(self, recon, target, latent=None):  # the value only: the gradients stay the same
+    def forward(self, recon, target, latent=None):
         total, parts = real_forward(self, recon, target, latent)
         calls["n"] += recon.requires_grad  # training batches only, not validation
-        return (total + 99 * total.detach() if recon.requires_grad and calls["n"] == 9 else total), parts
+        f = factors.get(calls["n"], 1.0) if recon.requires_grad else 1.0
+        return total + (f - 1) * total.detach(), parts
 
-    monkeypatch.setattr(ReconstructionLoss, "forward", spike_at_step_9)
+    monkeypatch.setattr(ReconstructionLoss, "forward", forward)
+
+
+def test_a_loss_spike_is_named_when_it_starts_and_in_the_summary(frames_dir, tmp_path, capsys, monkeypatch):
+    # 4 steps an epoch (8 frames, batch 2), segments of 3 steps: 4-6 and 16-18 straddle epochs
+    monkeypatch.setattr(trainer_mod, "SPIKE_SEGMENT_STEPS", 3)
+    _spiking_loss(monkeypatch, {13: 60.0, 14: 60.0, 15: 60.0, 17: 3000.0})
     out = tmp_path / "run"
-    assert main(train_args(frames_dir, out, tmp_path, "--epochs", "3", "--batch-size", "2")) == 0
+    assert main(train_args(frames_dir, out, tmp_path, "--epochs", "5", "--batch-size", "2")) == 0
     captured = capsys.readouterr()
     text = captured.out + captured.err
-    assert "loss spike at step 9 (epoch 3)" in text and "best.ckpt keeps the best validated weights" in text
-    assert "1 loss spike (steps 9; largest" in captured.out
+    assert "loss spike at step 15 (epoch 4)" in text and "over steps 13-15" in text
+    assert "best.ckpt keeps the best validated weights" in text and text.count("loss spike at step") == 1
+    # the summary names where the spike started and its peak (steps 16-18, about 1000x)
+    assert "1 loss spike (from step 15; largest" in captured.out and "x at step 18)" in captured.out
     assert (out / "best.ckpt").is_file()
+
+
+def test_a_spike_on_an_epochs_last_step_is_not_lost_at_the_boundary(frames_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(trainer_mod, "SPIKE_SEGMENT_STEPS", 3)
+    _spiking_loss(monkeypatch, {16: 300.0})  # the last step of epoch 4; its segment ends at step 18, epoch 5
+    assert main(train_args(frames_dir, tmp_path / "run", tmp_path, "--epochs", "5", "--batch-size", "2")) == 0
+    text = "".join(capsys.readouterr())
+    assert "loss spike at step 18 (epoch 5)" in text and "over steps 16-18" in text
 
 
 def test_no_spike_is_reported_for_an_ordinary_run(frames_dir, tmp_path, capsys, monkeypatch):
