@@ -1,8 +1,9 @@
 """Loss spikes: a stretch of training whose loss jumps far above the lowest it had reached.
 
-In the quality benchmark's saved trainings, 16 of 37 had a segment whose mean loss was >= 10x the lowest
-segment before it, and where the same settings were trained with and without one, those with one ended
-0.3-2.4 dB lower (one medium training lost 4 dB; benchmarks/QUALITY.md, "Thirteenth session"). A
+In the quality benchmark's saved trainings that kept their loss curves, 16 of 37 had a segment whose
+mean loss was >= 10x the lowest segment before it, and where the same settings were trained with and
+without one, those with one ended 0.3-2.4 dB lower on average over one or two trainings a side (one
+medium training lost 4 dB; benchmarks/QUALITY.md, "Thirteenth session"). A
 check that only compares the end of a training with its lowest point (``loss_rose``) misses a spike the
 training half recovers from, so both the benchmark's report and ``aecnn train`` look for spikes.
 
