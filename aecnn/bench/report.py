@@ -73,6 +73,13 @@ def _f(v: Any, fmt: str = "{:,.0f}") -> str:
     return str(v)
 
 
+def _rate(v: Any) -> str:
+    """A ceiling to three significant digits without an exponent: 989, 41.2, 0.214 (a CPU's)."""
+    if not isinstance(v, float) or v <= 0:
+        return _f(v)
+    return _f(v, "{:.0f}" if v >= 100 else "{:.3g}")
+
+
 def _size(r: dict) -> str:
     return f"{r['input_size'][0]}×{r['input_size'][1]}"
 
@@ -158,11 +165,11 @@ def to_markdown(result: dict[str, Any]) -> str:
                  f"commit {meta.get('commit')}")
     lines.append(f"- command: `{meta.get('command')}`")
     if ceil:
-        g = lambda k, fmt: _f(ceil.get(k), fmt)
+        g = lambda k: _rate(ceil.get(k))
         lines.append(f"- ceilings (same process): bf16 3×3 conv 128→128 channels_last "
-                     f"{g('conv_tflops', '{:.0f}')} TFLOP/s forward, {g('conv_train_tflops', '{:.0f}')} "
-                     f"forward+backward; device copy {g('copy_tb_s', '{:.2f}')} TB/s; bf16 matmul "
-                     f"{g('matmul_tflops', '{:.0f}')} TFLOP/s. % ceiling = counted FLOPs × img/s ÷ the forward "
+                     f"{g('conv_tflops')} TFLOP/s forward, {g('conv_train_tflops')} "
+                     f"forward+backward; device copy {g('copy_tb_s')} TB/s; bf16 matmul "
+                     f"{g('matmul_tflops')} TFLOP/s. % ceiling = counted FLOPs × img/s ÷ the forward "
                      "conv rate.")
     rows = result.get("rows") or []
     if rows:

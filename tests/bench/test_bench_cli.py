@@ -58,6 +58,9 @@ def test_cpu_run_writes_json_and_markdown(tmp_path, capsys):
     md = (tmp_path / "t.md").read_text()
     assert "| preset | H×W | batch | mode |" in md and "img/s" in md and "% ceiling" in md
     assert "Inference vs training" in md
+    # a CPU's ceilings are fractions of a TFLOP/s: three significant digits, not a rounded "0"
+    ceiling = float(md.split("channels_last ", 1)[1].split(" TFLOP/s", 1)[0])
+    assert ceiling == pytest.approx(res["ceiling"]["conv_tflops"], rel=5e-3)
     assert "tiny" in capsys.readouterr().out
 
 

@@ -67,3 +67,12 @@ def test_loader_on_a_png_folder(tmp_path):
                         epochs=1, cache_dir=tmp_path / "cache", min_images=8)
     assert rows[0]["frames"] == 8 and rows[0]["images"] >= 8 and rows[0]["img_per_s"] > 0
     assert rows[0]["input_size"] == [64, 64]
+
+
+def test_ceilings_print_three_significant_digits_without_an_exponent():
+    from aecnn.bench.report import to_markdown
+
+    md = to_markdown({"meta": {}, "ceiling": {"conv_tflops": 1234.5, "conv_train_tflops": 41.23,
+                                              "copy_tb_s": 4.218, "matmul_tflops": 0.2137}})
+    assert "channels_last 1234 TFLOP/s forward, 41.2 forward+backward; device copy 4.22 TB/s" in md
+    assert "bf16 matmul 0.214 TFLOP/s" in md
