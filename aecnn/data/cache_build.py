@@ -48,7 +48,8 @@ def _to_dtype(img: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 def _warn_odd_sizes(src_shape: dict[int, tuple[int, int]], index: FrameIndex, geometry: Geometry) -> None:
     """A few frames (under 5 %) of another size than the rest are usually strays (a snapshot, a
-    thumbnail) that a fixed ``input_size`` would resize along with the others without a word."""
+    thumbnail) that a fixed ``input_size`` would resize along with the others without a word; more are a
+    dataset of several sizes (two cameras, two crops), each brought to ``input_size``: both are named."""
     sizes = Counter(src_shape.values())
     if len(sizes) < 2:
         return
@@ -59,6 +60,11 @@ def _warn_odd_sizes(src_shape: dict[int, tuple[int, int]], index: FrameIndex, ge
         logger.warning("%d of %d frames under %s are not %dx%d (H x W) like the rest (first: %s, %dx%d): they are "
                        "brought to %dx%d with the others; remove them if they do not belong", len(odd),
                        len(src_shape), index.root, *main, first, *src_shape[min(odd)], *geometry.input_size)
+    else:
+        listed = ", ".join(f"{h}x{w} ({n:,})" for (h, w), n in sizes.most_common(4))
+        logger.warning("frames under %s come in %d sizes (H x W): %s%s; all are brought to %dx%d, each with its "
+                       "own scaling", index.root, len(sizes), listed, ", ..." if len(sizes) > 4 else "",
+                       *geometry.input_size)
 
 
 class _RowWriter:

@@ -484,3 +484,25 @@ def test_a_stray_frame_of_another_size_is_named(tmp_path, caplog):
                                  progress=False)
     msgs = [r.getMessage() for r in caplog.records]
     assert any("1 of 25 frames" in m and "f99.png" in m and "40x36" in m for m in msgs), msgs
+
+
+def test_frames_of_several_sizes_are_listed(tmp_path, caplog):
+    # more than a few frames of another size: not strays but a dataset of two sizes, named as such
+    import logging
+
+    from PIL import Image
+
+    from aecnn.data.cache import FrameCache
+    from aecnn.data.geometry import Geometry
+    from aecnn.data.index import index_frames
+
+    rng = np.random.default_rng(0)
+    for s, shape in (("a", (48, 48)), ("b", (40, 36))):
+        (tmp_path / "d" / s).mkdir(parents=True)
+        for t in range(6):
+            Image.fromarray(rng.integers(0, 255, shape, dtype=np.uint8)).save(tmp_path / "d" / s / f"f{t}.png")
+    with caplog.at_level(logging.WARNING):
+        FrameCache.open_or_build(index_frames(tmp_path / "d"), tmp_path / "c", Geometry(input_size=(48, 48)),
+                                 progress=False)
+    msgs = [r.getMessage() for r in caplog.records]
+    assert any("come in 2 sizes (H x W): 48x48 (6), 40x36 (6); all are brought to 48x48" in m for m in msgs), msgs
