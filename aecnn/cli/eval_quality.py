@@ -71,6 +71,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--synth", action="append", default=[], metavar="FIELD=VALUE", type=_synth_item,
                    help="a SynthConfig field for the benchmark's synthetic data, e.g. aspect_range=0.85,1.5 or "
                    "reflection_spots=3 (repeatable; a generator variant)")
+    p.add_argument("--train-state", metavar="DIR", default=None,
+                   help="a training --deadline stops saves its whole state in DIR (weights, optimizer, batch order); "
+                   "the same command with the same DIR continues it there instead of starting over (so one "
+                   "training can span several device calls) and deletes the state once it completes")
     p.add_argument("--save-models", metavar="DIR", default=None,
                    help="write every trained network to DIR: aecnn as checkpoints `aecnn reconstruct` and "
                    "`aecnn.checkpoint.load_model` open, V1 as its state_dict")
@@ -99,7 +103,7 @@ def _config(args: argparse.Namespace):
         "methods": tuple(args.methods) if args.methods else None, "train_sequences": args.train_sequences,
         "val_sequences": args.val_sequences, "batch_size": args.batch_size, "lr": args.lr, "beta2": args.beta2,
         "seq_workers": args.seq_workers,
-        "train_seed": args.train_seed, "models_dir": args.save_models,
+        "train_seed": args.train_seed, "models_dir": args.save_models, "state_dir": args.train_state,
         "synth_overrides": tuple(args.synth) if args.synth else None,
         "seconds_methods": tuple(args.seconds_methods) if args.seconds_methods is not None else None}
     over = {k: v for k, v in given.items() if v is not None}
@@ -173,8 +177,9 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     out = check_writable_dir(args.out, create=True)
-    if cfg.models_dir:  # checked before hours of training, not after
-        check_writable_dir(cfg.models_dir, create=True)
+    for folder in (cfg.models_dir, cfg.state_dir):  # checked before hours of training, not after
+        if folder:
+            check_writable_dir(folder, create=True)
     if cfg.real_dir and args.real_dir and not Path(cfg.real_dir).is_dir():
         raise CLIError(f"--real-dir {args.real_dir} is not a folder (give --no-real to skip the real frames)")
     if not logging.getLogger().handlers:

@@ -32,7 +32,7 @@ import torch
 from aecnn.checkpoint import atomic_save, save_checkpoint
 from aecnn.devices import resolve_device
 from aecnn.quality import data as qdata
-from aecnn.quality.loop import EvalResult, evaluate, loss_rose, model_codec, throughput, train
+from aecnn.quality.loop import EvalResult, check_recipe, evaluate, loss_rose, model_codec, throughput, train
 from aecnn.quality.pca import PCA, pca_codec
 from aecnn.quality.plan import (
     KINDS,
@@ -46,6 +46,7 @@ from aecnn.quality.plan import (
     strip_images,
 )
 from aecnn.quality.seqstage import sequence_scores
+from aecnn.quality.train_state import identity, load_state, save_state, state_path
 
 __all__ = ["KINDS", "METHODS", "NETWORKS", "SECONDS_REFERENCE", "BenchConfig", "Benchmark", "Run", "build_model",
            "plan", "run_benchmark", "strip_images"]
@@ -69,6 +70,7 @@ class Benchmark:
         self.futures: dict[tuple, object] = {}  # run key -> AsyncResult
         self.seq_args: dict[tuple, tuple[tuple, dict]] = {}  # kept to score in-process if a worker fails
         self.progress_path = None  # results.json rewritten after every run when set
+        self.states: dict[tuple, dict] = {}  # run key -> saved training state to continue (state_dir)
 
     # ------------------------------------------------------------------ helpers
     def elapsed(self) -> float:
@@ -234,6 +236,7 @@ class Benchmark:
         torch.manual_seed(c.seed)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
+        self.load_states()
         self._prepare_data()
         for kind in c.kinds:
             if "pca" in c.methods:
@@ -273,11 +276,50 @@ class Benchmark:
         self.meta["total_seconds"] = self.elapsed()
         return {"meta": self.meta, "runs": [_jsonable(asdict(r)) for r in self.runs]}
 
+    def load_states(self) -> None:
+        """With ``state_dir``: the saved states of planned trainings, each checked against its run and
+        training recipe before any data is made (a ValueError names a file that is unreadable or of
+        another run)."""
+        c = self.cfg
+        if not c.state_dir:
+            return
+        for run in plan(c):
+            path = state_path(c.state_dir, run)
+            state = load_state(path, identity(c, run))
+            if state is None:
+                continue
+            recipe = {"batch": c.batch_size, "lr": c.lr, "beta2": c.beta2, "seed": c.train_seed}
+            if c.images_seen is not None and run.budget == "images":
+                recipe["images"] = strip_images(c, c.images_seen) if run.kind == "strip" else c.images_seen
+            try:
+                check_recipe(state, recipe)
+            except ValueError as exc:
+                raise ValueError(f"{path}: {exc}; delete it to train that network from the start") from None
+            self.states[run.key] = state
+            log.info("%s continues from its saved state at %d images", "/".join(map(str, run.key)),
+                     state["n_steps"] * state["recipe"]["batch"])
+
+    def _save_state(self, run: Run, state: dict) -> None:
+        """A stopped training's state written to ``state_dir`` (failure logged and noted, not fatal)."""
+        path = state_path(self.cfg.state_dir, run)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_state(path, state, identity(self.cfg, run))
+            note = f"its state is saved in {path}: run again with the same --train-state to continue"
+        except OSError as exc:
+            log.error("could not save the training state of %s to %s: %s", run.key, path, exc)
+            note = f"could not save its training state ({exc.strerror or exc})"
+        run.note = "; ".join(filter(None, (run.note, note)))
+
     def _train_and_score(self, run: Run, n_images: int, seconds: float | None, ips: dict) -> None:
         c = self.cfg
         images = strip_images(c, n_images) if run.kind == "strip" else n_images
         v = ips.get((run.kind, run.method))
         est = (seconds if run.budget == "seconds" else images / v) if v else 0.0
+        resume = self.states.pop(run.key, None)
+        if resume is not None:  # only what is left of it
+            est *= max(0.0, 1.0 - resume["n_steps"] * resume["recipe"]["batch"] / images) if run.budget == "images" \
+                else max(0.0, 1.0 - resume["seconds"] / seconds)
         if c.deadline_s is not None and self.elapsed() + max(est * 1.15 + 5, SCORE_MARGIN_S + 5) > c.deadline_s:
             run.status, run.note = "skipped", f"deadline ({c.deadline_s:.0f} s) before this run"
             log.warning("skip %s: deadline", run.key)
@@ -291,9 +333,14 @@ class Benchmark:
             # A training that would outlive the deadline stops there and is scored as "cut" (never lost).
             stop_after = None if c.deadline_s is None else max(0.0, c.deadline_s - SCORE_MARGIN_S - self.elapsed())
             st = train(model, self.train[run.kind], batch=c.batch_size, lr=c.lr, seed=c.train_seed,
-                       beta2=c.beta2, warmup_steps=c.warmup_steps, stop_after=stop_after, **budget)
+                       beta2=c.beta2, warmup_steps=c.warmup_steps, stop_after=stop_after, resume=resume, **budget)
             run.images_seen, run.train_seconds, run.train_ips, run.final_loss, run.loss_curve = (
                 st.images_seen, st.seconds, st.images_per_s, st.final_loss, st.loss_curve)
+            if st.state is not None and c.state_dir:  # first, before scoring can fail
+                self._save_state(run, st.state)
+            if st.resumed_at:  # its seconds and images/s add up calls that may have run on other cards
+                resumed = f"continued from a saved state at {st.resumed_at:,} images (seconds: of every call)"
+                run.note = "; ".join(filter(None, (run.note, resumed)))
             rose = loss_rose(st.loss_curve)
             if rose:
                 run.note = "; ".join(filter(None, (run.note, rose)))
@@ -303,9 +350,11 @@ class Benchmark:
             run.status = "ok"
             if st.stopped:  # scored, kept, but not the budget of the other rows: no target reads it
                 run.status = "cut"
-                cut = (f"training stopped at the deadline ({c.deadline_s:.0f} s) after {st.images_seen:,} images, "
-                       "not the budget of the other rows")
+                at = f"at the deadline ({c.deadline_s:.0f} s)" if c.deadline_s is not None else "early"
+                cut = f"training stopped {at} after {st.images_seen:,} images, not the budget of the other rows"
                 run.note = "; ".join(filter(None, (run.note, cut)))
+            elif resume is not None:  # completed and scored: a later run must not continue it again
+                state_path(c.state_dir, run).unlink(missing_ok=True)
             log.info("%s %s L=%d (%s): %d img in %.1f s (%.0f img/s), loss %.2e, val %.2f dB, SSIM %.4f, "
                      "band %.2f dB, real %s dB [%.0f s]", run.kind, run.method, run.latent, run.budget,
                      st.images_seen, st.seconds, st.images_per_s, st.final_loss, run.metrics["psnr"],

@@ -5,6 +5,9 @@ per epoch, batches scaled to [0, 1], MSE loss, AdamW with linear warm-up and cos
 zero over the budget, gradient clipping at 1, and on CUDA bf16 autocast and channels_last.
 The budget is either a number of images seen or a number of seconds of training (measured
 after a short warm-up whose updates are thrown away, so cuDNN autotuning is not counted).
+A training stopped before its budget hands back its whole state (:attr:`TrainStats.state`), from
+which a later call continues it as if it had not stopped (``train(..., resume=state)``): a budget
+longer than one device call is spent over several.
 """
 from __future__ import annotations
 
@@ -39,7 +42,10 @@ class TrainStats:
     # (images seen at the end of the segment, mean training loss over the segment): a training that
     # diverged or stalled shows here (the means are summed on the device, one sync at the end)
     loss_curve: list[tuple[int, float]] = field(default_factory=list)
-    stopped: bool = False  # stopped by ``stop_after`` before the budget was spent
+    stopped: bool = False  # stopped by ``stop_after`` / ``stop_after_images`` before the budget was spent
+    # when stopped: everything ``train(..., resume=state)`` needs to continue (CPU tensors)
+    state: dict | None = field(default=None, repr=False)
+    resumed_at: int = 0  # images seen before this call (0: a fresh training)
 
 
 def loss_rose(curve: list[tuple[int, float]], factor: float = 1.5) -> str:
@@ -101,9 +107,33 @@ def _optimizer(model: nn.Module, lr: float, device: torch.device, beta2: float =
                              fused=device.type == "cuda")
 
 
+STATE_FORMAT = "aecnn.quality.train_state/1"
+
+
+def _to_cpu(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu", copy=True)
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_cpu(v) for v in obj)
+    return obj
+
+
+def check_recipe(saved: dict, now: dict) -> None:
+    """Raises ValueError naming every setting in which a saved training state differs from this training."""
+    if saved.get("format") != STATE_FORMAT:
+        raise ValueError(f"not a benchmark training state (format {saved.get('format')!r}, expected {STATE_FORMAT!r})")
+    diff = [f"{k}: saved {saved['recipe'].get(k)!r}, now {v!r}" for k, v in now.items()
+            if saved["recipe"].get(k) != v]
+    if diff:
+        raise ValueError("the saved training state is of another training (" + "; ".join(diff) + ")")
+
+
 def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, seconds: float | None = None,
           batch: int = 64, lr: float = 2e-3, seed: int = 0, warmup_steps: int = 3, beta2: float = 0.999,
-          stop_after: float | None = None, log_every: float = 60.0) -> TrainStats:
+          stop_after: float | None = None, stop_after_images: int | None = None, resume: dict | None = None,
+          log_every: float = 60.0) -> TrainStats:
     """Train ``model`` in place on ``frames`` ``(N, H, W)`` uint8 (on the training device) for
     ``images`` images or ``seconds`` seconds (exactly one of them).
 
@@ -113,8 +143,16 @@ def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, 
     ``beta2``: AdamW's second-moment decay (torch's default 0.999; a shorter memory, e.g. 0.95 as in
     nanoGPT, is a common remedy for loss spikes).
 
+    A stopped training's :attr:`TrainStats.state` continues with ``resume=state`` (same ``frames``,
+    budget, batch, lr, beta2 and seed; the model built as before): weights, optimizer, lr schedule,
+    batch order, loss curve and seconds go on where they stopped, so the result is the uninterrupted
+    training's (bit for bit on the CPU; on CUDA up to its nondeterministic kernels).
+    ``stop_after_images`` stops once that many images (counting earlier calls') are seen, as a
+    deadline would.
+
     Raises:
-        ValueError: if neither or both budgets are given, or a budget is not positive.
+        ValueError: if neither or both budgets are given, a budget is not positive, or ``resume`` is
+            not a state of this training (the message names what differs).
     """
     if (images is None) == (seconds is None):
         raise ValueError("give exactly one of images= or seconds=")
@@ -125,6 +163,10 @@ def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, 
     model.to(device, memory_format=torch.channels_last).train()
     gen = torch.Generator(device=device).manual_seed(seed)
     batches = _Batches(frames, batch, gen)
+    recipe = {"images": images, "seconds": seconds, "batch": batch, "lr": lr, "beta2": beta2, "seed": seed,
+              "frames": list(frames.shape)}
+    if resume is not None:
+        check_recipe(resume, recipe)
 
     def step(opt: torch.optim.Optimizer, x: torch.Tensor) -> torch.Tensor:
         with _autocast(device):
@@ -150,24 +192,45 @@ def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, 
     curve_sums: list[torch.Tensor] = []
     curve_ends: list[tuple[int, int]] = []  # (steps at the segment's end, steps in it)
     seg_sum, seg_n = None, 0
-    n_steps = 0
+    n_steps, before = 0, 0.0  # steps and training seconds of earlier calls (resume)
+    if resume is not None:  # after the warm-up, which must not touch the restored weights or batch order
+        model.load_state_dict(resume["model"])
+        opt.load_state_dict(resume["optimizer"])
+        gen.set_state(resume["generator"])
+        torch.set_rng_state(resume["rng"])  # the global generators: dropout and other random layers
+        if device.type == "cuda" and resume.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(resume["cuda_rng"], device)
+        perm = resume["perm"]
+        batches.perm, batches.pos = (perm.to(device) if perm.numel() else None), resume["pos"]
+        n_steps, before = resume["n_steps"], resume["seconds"]
+        tensor = lambda v: torch.tensor(v, device=device)
+        curve_ends = [(end, n) for end, n, _ in resume["curve"]]
+        curve_sums = [tensor(total) for _, _, total in resume["curve"]]
+        seg_n = resume["segment"][1]
+        seg_sum = tensor(resume["segment"][0]) if seg_n else None
+        losses = [tensor(v) for v in resume["losses"]]
+        log.info("training resumed at %d images (%.0f s of training before)", n_steps * batch, before)
+    resumed_at = n_steps * batch
     _sync(device)
     t0 = time.perf_counter()
     next_log, stopped = log_every, False
     while True:
         now = time.perf_counter() - t0
-        progress = n_steps / total_steps if total_steps else now / seconds
+        progress = n_steps / total_steps if total_steps else (before + now) / seconds
         if progress >= 1.0:
             break
-        if stop_after is not None and now >= stop_after:
+        if (stop_after is not None and now >= stop_after) or (
+                stop_after_images is not None and n_steps * batch >= stop_after_images):
             stopped = True
-            log.warning("training stopped after %.0f s (stop_after): %d of %s images", now, n_steps * batch,
+            why = "stop_after" if stop_after is not None and now >= stop_after else "stop_after_images"
+            log.warning("training stopped after %.0f s (%s): %d of %s images", now, why, n_steps * batch,
                         f"{images:,}" if images is not None else "?")
             break
         if now >= next_log:
             next_log += log_every
             log.info("training: %d%s images in %.0f s (%.0f img/s)", n_steps * batch,
-                     f" of {images:,}" if images is not None else "", now, n_steps * batch / max(now, 1e-9))
+                     f" of {images:,}" if images is not None else "", before + now,
+                     (n_steps * batch - resumed_at) / max(now, 1e-9))
         for g in opt.param_groups:
             g["lr"] = lr * _lr_factor(progress)
         loss = step(opt, batches.next())
@@ -180,16 +243,26 @@ def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, 
             curve_sums.append(seg_sum)
             curve_ends.append((n_steps, seg_n))
             seg_sum, seg_n = None, 0
+    _sync(device)
+    elapsed = before + time.perf_counter() - t0
+    state = None
+    if stopped:  # the open segment stays open, so a resumed curve has the uninterrupted one's segments
+        closed = torch.stack(curve_sums).float().cpu().tolist() if curve_sums else []
+        state = {"format": STATE_FORMAT, "recipe": recipe, "model": _to_cpu(model.state_dict()),
+                 "optimizer": _to_cpu(opt.state_dict()), "generator": gen.get_state(), "rng": torch.get_rng_state(),
+                 "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                 "perm": _to_cpu(batches.perm) if batches.perm is not None else torch.empty(0, dtype=torch.long),
+                 "pos": batches.pos, "n_steps": n_steps, "seconds": elapsed,
+                 "curve": [(end, n, total) for (end, n), total in zip(curve_ends, closed)],
+                 "segment": (float(seg_sum) if seg_n else 0.0, seg_n), "losses": [float(v) for v in losses]}
     if seg_n:
         curve_sums.append(seg_sum)
         curve_ends.append((n_steps, seg_n))
-    _sync(device)
-    elapsed = time.perf_counter() - t0
     seen = n_steps * batch
     final = float(torch.stack(losses).mean()) if losses else math.nan
     sums = torch.stack(curve_sums).float().cpu().tolist() if curve_sums else []
     curve = [(end * batch, total / n) for (end, n), total in zip(curve_ends, sums)]
-    return TrainStats(seen, elapsed, seen / max(elapsed, 1e-9), final, curve, stopped)
+    return TrainStats(seen, elapsed, seen / max(elapsed, 1e-9), final, curve, stopped, state, resumed_at)
 
 
 @torch.no_grad()

@@ -56,6 +56,7 @@ class BenchConfig:
     real_dir: str | None = None
     lstm_epochs: int | None = None
     models_dir: str | None = None  # write every trained network here (for offline analysis)
+    state_dir: str | None = None  # a deadline-stopped training's state goes here; a later run continues it
     seq_workers: int = 8
     seq_reduce: int = 8  # r2_lstm_pc: principal components the LSTM reads (fit-sequence --reduce); 0: not run
     warmup_steps: int = 3

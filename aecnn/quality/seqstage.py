@@ -88,10 +88,20 @@ def lstm_predict(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_tes
     (clipped to the training range ± 0.5); ``reduce``, ``passthrough``, ``reduce_method``, ``summary``,
     ``grid`` and ``summary_window`` as in :class:`aecnn.sequence.SequenceModelConfig`. ``y_test`` only
     labels the test windows (it does not reach the fit)."""
+    before = torch.get_num_threads()
+    if threads:  # for this fit only: the benchmark's process trains its next network with all its threads
+        torch.set_num_threads(threads)
+    try:
+        return _lstm_predict(train, y_train, test, y_test, epochs, seed, reduce, passthrough, reduce_method, summary,
+                             grid, summary_window)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _lstm_predict(train, y_train, test, y_test, epochs, seed, reduce, passthrough, reduce_method, summary, grid,
+                  summary_window) -> np.ndarray:
     from aecnn.sequence import LatentLSTM, LatentWindows, SequenceModelConfig
 
-    if threads:
-        torch.set_num_threads(threads)
     cfg = dict(FIT_DEFAULTS)
     if epochs is not None:
         cfg["epochs"] = epochs

@@ -324,3 +324,50 @@ def test_the_commit_and_real_frames_are_found_from_any_folder(tmp_path, monkeypa
         pytest.skip("not a git checkout")
     monkeypatch.chdir(tmp_path)  # runs from elsewhere used to record commit None
     assert eval_quality._env(None)["commit"] == want
+
+
+def test_a_stopped_training_continues_from_its_saved_state(tmp_path, monkeypatch, capsys):
+    # first call: the training stops after 16 of its 64 images (as a deadline would stop it) and saves
+    # its state; the same command again continues it to the end, and gives the uninterrupted training
+    import functools
+
+    from aecnn.quality import bench
+    from aecnn.quality.loop import train
+
+    state = tmp_path / "state"
+    args = ["eval-quality", "--quick", "--no-real", "--methods", "aecnn-spatial", "--kinds", "crop", "--no-figures",
+            "--images-seen", "64", "--train-state", str(state)]
+    with monkeypatch.context() as m:
+        m.setattr(bench, "train", functools.partial(train, stop_after_images=16))
+        assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    first = json.loads((tmp_path / "a" / "results.json").read_text())["runs"][0]
+    saved = state / "crop-aecnn-spatial-L32-images.state.pt"
+    assert first["status"] == "cut" and first["images_seen"] == 16 and saved.is_file()
+    assert f"its state is saved in {saved}" in first["note"]
+
+    bad = [*args, "--out", str(tmp_path / "bad"), "--lr", "2e-3"]  # another recipe: refused before any work
+    assert main(bad) == 2
+    err = capsys.readouterr().err
+    assert str(saved) in err and "lr: saved 0.001, now 0.002" in err and not (tmp_path / "bad" / "results.json").exists()
+
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0
+    second = json.loads((tmp_path / "b" / "results.json").read_text())["runs"][0]
+    assert second["status"] == "ok" and second["images_seen"] == 64
+    assert "continued from a saved state at 16 images" in second["note"]
+    assert not saved.exists()  # completed: a third call trains afresh
+
+    assert main([*args, "--out", str(tmp_path / "c")]) == 0
+    whole = json.loads((tmp_path / "c" / "results.json").read_text())["runs"][0]
+    assert "continued" not in whole["note"]
+    assert second["loss_curve"] == whole["loss_curve"] and second["metrics"] == whole["metrics"]
+
+
+def test_an_unreadable_training_state_is_named(tmp_path, capsys):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "crop-aecnn-spatial-L32-images.state.pt").write_bytes(b"PK\x03\x04 truncated")
+    rc = main(["eval-quality", "--quick", "--no-real", "--methods", "aecnn-spatial", "--kinds", "crop", "--no-figures",
+               "--out", str(tmp_path / "a"), "--train-state", str(state)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "crop-aecnn-spatial-L32-images.state.pt is not a readable training state" in err
+    assert "delete" in err and (state / "crop-aecnn-spatial-L32-images.state.pt").is_file()  # left for the user

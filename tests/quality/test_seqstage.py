@@ -47,3 +47,21 @@ def test_lstm_predict_and_ensemble_r2():
     # the ensemble averages log-predictions: errors of opposite sign cancel
     assert ensemble_r2(y_te, [np.log(y_te) + 0.3, np.log(y_te) - 0.3]) == pytest.approx(1.0)
     assert ensemble_r2(y_te, [np.log(y_te) + 0.3]) < 1.0
+
+
+def test_a_one_thread_fit_leaves_the_process_threads_as_they_were():
+    # scored in the benchmark's own process (no workers), the fit used to leave torch at one thread, so every
+    # later network trained on one core, and differently from the first (another summation order)
+    import torch
+
+    from aecnn.quality.seqstage import sequence_scores
+
+    tr_lat, _, y_tr = _data(8, 8, 0)
+    te_lat, _, y_te = _data(4, 8, 1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        sequence_scores(tr_lat, y_tr, te_lat, y_te, 8, 1, 1)  # the benchmark's call: lstm_epochs 1, threads 1
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
