@@ -70,3 +70,23 @@ def _roundtrip(state: dict):
     torch.save(state, buf)
     buf.seek(0)
     return buf
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_a_resumed_training_on_cuda_matches_the_uninterrupted_one():
+    # the CUDA batch-order generator, the fused AdamW state and bf16 autocast survive the round trip through
+    # a file: the resumed weights are the uninterrupted ones (up to cuDNN's nondeterministic kernels)
+    frames = torch.randint(0, 256, (20, 12, 12), dtype=torch.uint8, generator=torch.Generator().manual_seed(1)).cuda()
+    torch.backends.cudnn.deterministic = True
+    try:
+        full_model = _net()
+        full = train(full_model, frames, **KW)
+        first = train(_net(), frames, stop_after_images=44, **KW)
+        again = _net()
+        rest = train(again, frames, resume=torch.load(_roundtrip(first.state), weights_only=True), **KW)
+    finally:
+        torch.backends.cudnn.deterministic = False
+    assert first.state["optimizer"]["param_groups"][0]["fused"] and rest.images_seen == 1200
+    for (k, a), b in zip(full_model.state_dict().items(), again.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6, msg=k)
+    assert rest.loss_curve == pytest.approx(full.loss_curve, rel=1e-3)
