@@ -1,6 +1,6 @@
 """The benchmark scripts that are not CLI commands (``benchmarks/quality_sweep.py``,
 ``benchmarks/r2_ceiling.py``, ``benchmarks/real_errors.py``, ``crop_motion.py``, ``seq_repeats.py``, ``reduce_auto.py``,
-``synth_gap.py``, ``seq_figure.py``, ``latent_probe.py``, ``loss_spikes.py``) still run, on toy sizes on the CPU."""
+``synth_gap.py``, ``seq_figure.py``, ``latent_probe.py``, ``loss_spikes.py``, ``beta2_pairs.py``) still run, on toy sizes on the CPU."""
 from __future__ import annotations
 
 import importlib.util
@@ -427,3 +427,39 @@ def test_loss_spikes_groups_trainings_and_compares_those_with_a_spike(tmp_path, 
     assert spikes.main(["--root", str(tmp_path / "empty")]) == 1
     # "merged" is looked for below the root only, not in the folders above it
     assert spikes.main(["--root", str(tmp_path / "merged")]) == 0
+
+
+def test_beta2_pairs_applies_the_preregistered_rule(tmp_path):
+    mod = _load("beta2_pairs")
+    flat = [[i * 3911, 0.01] for i in range(1, 101)]
+    spiky = [[i * 3911, 0.01 if i != 40 else 0.5] for i in range(1, 101)]  # 50x at one segment
+
+    def write(name, seed, beta2, psnr, curve, status="ok", lr=1e-3):
+        d = tmp_path / name
+        d.mkdir()
+        run = {"kind": "crop", "method": "aecnn-spatial", "latent": 512, "budget": "images", "status": status,
+               "images_seen": 391_168, "metrics": {"psnr": psnr}, "loss_curve": curve}
+        cfg = {"preset": "small", "lr": lr, "model_overrides": [], "images_seen": 391_168, "train_seed": seed,
+               "beta2": beta2}
+        (d / "results.json").write_text(json.dumps({"meta": {"config": cfg}, "runs": [run]}))
+
+    for seed in (51, 52):
+        write(f"a{seed}", seed, 0.999, 42.0, spiky)
+        write(f"b{seed}", seed, 0.99, 41.95, flat)
+    write("a53", 53, 0.999, 42.0, flat)
+    write("b53", 53, 0.99, 41.9, flat, status="cut")  # a cut training does not complete its pair
+    write("other", 53, 0.99, 30.0, spiky, lr=2e-3)  # not the planned settings: left out
+    found = mod.trainings(tmp_path)
+    assert found[(51, 0.999)]["spike"] == pytest.approx(50) and found[(51, 0.99)]["spike"] == 0
+    pairs, verdict = mod.decide(found)
+    assert pairs == [51, 52] and "only 2 complete pair(s)" in verdict and "stays 0.999" in verdict
+    write("b53ok", 54, 0.99, 41.9, flat)
+    write("a54", 54, 0.999, 42.0, flat)
+    pairs, verdict = mod.decide(mod.trainings(tmp_path))
+    assert pairs == [51, 52, 54] and "2 at 0.999, 0 at 0.99 (fewer)" in verdict
+    assert "0.99 − 0.999 = -0.07, within" in verdict and verdict.endswith("becomes 0.99")
+    write("b55", 55, 0.99, 40.0, flat)  # a fourth pair, 2 dB lower at 0.99: the mean falls beyond 0.1 dB
+    write("a55", 55, 0.999, 42.0, flat)
+    pairs, verdict = mod.decide(mod.trainings(tmp_path))
+    assert len(pairs) == 4 and "beyond" in verdict and verdict.endswith("stays at 0.999")
+    assert "| 53 | 0.99 | cut |" in mod.report(mod.trainings(tmp_path))
