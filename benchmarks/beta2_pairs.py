@@ -22,16 +22,23 @@ from aecnn.io import atomic_write_text
 from aecnn.loss_spikes import FACTOR, find_spike
 
 ARMS = (0.999, 0.99)
+SEEDS = (51, 52, 53, 54)  # the plan's training seeds; no other seed counts
 MIN_PAIRS = 3
 MAX_LOSS_DB = 0.1
 
 
 def trainings(root: Path) -> dict[tuple[int, float], dict]:
-    """(seed, beta2) -> the small spatial-512 crop training (preset layout, lr 1e-3) of that seed and beta2."""
+    """(seed, beta2) -> the small spatial-512 crop training (preset layout, lr 1e-3, 391,168 images, seeds
+    51-54) of that seed and beta2; of a seed trained twice, the completed training."""
     found = {}
     for path in sorted(root.rglob("results.json")):
-        res = json.loads(path.read_text())
-        cfg = res["meta"]["config"]
+        if "merged" in path.relative_to(root).parts:  # a merged table repeats the runs of its sources
+            continue
+        try:
+            res = json.loads(path.read_text())
+            cfg = res["meta"]["config"]
+        except (OSError, ValueError, KeyError):
+            continue  # not a benchmark results file (a probe's or a fit's)
         for r in res["runs"]:
             if (r["kind"], r["method"], r["latent"], r["budget"]) != ("crop", "aecnn-spatial", 512, "images"):
                 continue
@@ -39,8 +46,14 @@ def trainings(root: Path) -> dict[tuple[int, float], dict]:
                     "small", 1e-3, [], 391_168):
                 continue  # not the planned settings
             key = (cfg["train_seed"], cfg.get("beta2", 0.999))
-            if key in found:
-                raise SystemExit(f"two trainings of seed {key[0]} at beta2 {key[1]}: {found[key]['file']} and {path}")
+            if key[0] not in SEEDS:
+                continue
+            if key in found:  # a cut training re-run: the completed one counts; two completed ones: ambiguous
+                if found[key]["status"] == "ok" and r["status"] == "ok":
+                    raise SystemExit(f"two completed trainings of seed {key[0]} at beta2 {key[1]}: "
+                                     f"{found[key]['file']} and {path}")
+                if r["status"] != "ok":
+                    continue
             spike = find_spike(r.get("loss_curve") or [], FACTOR)
             found[key] = {"file": str(path), "status": r["status"], "psnr": (r.get("metrics") or {}).get("psnr"),
                           "images": r["images_seen"],

@@ -74,7 +74,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train-state", metavar="DIR", default=None,
                    help="a training --deadline stops saves its whole state in DIR (weights, optimizer, batch order); "
                    "the same command with the same DIR continues it there instead of starting over (so one "
-                   "training can span several device calls) and deletes the state once it completes")
+                   "training can span several device calls; the other rows train again) and deletes the state "
+                   "once it completes. Needs --images-seen; seconds-budget rows are never saved")
     p.add_argument("--save-models", metavar="DIR", default=None,
                    help="write every trained network to DIR: aecnn as checkpoints `aecnn reconstruct` and "
                    "`aecnn.checkpoint.load_model` open, V1 as its state_dict")

@@ -284,13 +284,15 @@ class Benchmark:
         if not c.state_dir:
             return
         for run in plan(c):
+            if run.budget != "images":  # a seconds budget is measured anew in every call: never continued
+                continue
             path = state_path(c.state_dir, run)
             state = load_state(path, identity(c, run))
             if state is None:
                 continue
-            recipe = {"batch": c.batch_size, "lr": c.lr, "beta2": c.beta2, "seed": c.train_seed}
-            if c.images_seen is not None and run.budget == "images":
-                recipe["images"] = strip_images(c, c.images_seen) if run.kind == "strip" else c.images_seen
+            recipe = {"batch": c.batch_size, "lr": c.lr, "beta2": c.beta2, "seed": c.train_seed,
+                      "images": strip_images(c, c.images_seen) if run.kind == "strip" else c.images_seen,
+                      "device": self.device.type}
             try:
                 check_recipe(state, recipe)
             except ValueError as exc:
@@ -306,9 +308,9 @@ class Benchmark:
             path.parent.mkdir(parents=True, exist_ok=True)
             save_state(path, state, identity(self.cfg, run))
             note = f"its state is saved in {path}: run again with the same --train-state to continue"
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 - torch's writer reports a full disk as RuntimeError
             log.error("could not save the training state of %s to %s: %s", run.key, path, exc)
-            note = f"could not save its training state ({exc.strerror or exc})"
+            note = f"could not save its training state ({getattr(exc, 'strerror', None) or exc})"
         run.note = "; ".join(filter(None, (run.note, note)))
 
     def _train_and_score(self, run: Run, n_images: int, seconds: float | None, ips: dict) -> None:
@@ -336,7 +338,7 @@ class Benchmark:
                        beta2=c.beta2, warmup_steps=c.warmup_steps, stop_after=stop_after, resume=resume, **budget)
             run.images_seen, run.train_seconds, run.train_ips, run.final_loss, run.loss_curve = (
                 st.images_seen, st.seconds, st.images_per_s, st.final_loss, st.loss_curve)
-            if st.state is not None and c.state_dir:  # first, before scoring can fail
+            if st.state is not None and c.state_dir and run.budget == "images":  # first, before scoring can fail
                 self._save_state(run, st.state)
             if st.resumed_at:  # its seconds and images/s add up calls that may have run on other cards
                 resumed = f"continued from a saved state at {st.resumed_at:,} images (seconds: of every call)"

@@ -124,8 +124,8 @@ def check_recipe(saved: dict, now: dict) -> None:
     """Raises ValueError naming every setting in which a saved training state differs from this training."""
     if saved.get("format") != STATE_FORMAT:
         raise ValueError(f"not a benchmark training state (format {saved.get('format')!r}, expected {STATE_FORMAT!r})")
-    diff = [f"{k}: saved {saved['recipe'].get(k)!r}, now {v!r}" for k, v in now.items()
-            if saved["recipe"].get(k) != v]
+    recipe = saved.get("recipe") or {}
+    diff = [f"{k}: saved {recipe.get(k)!r}, now {v!r}" for k, v in now.items() if recipe.get(k) != v]
     if diff:
         raise ValueError("the saved training state is of another training (" + "; ".join(diff) + ")")
 
@@ -164,7 +164,7 @@ def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, 
     gen = torch.Generator(device=device).manual_seed(seed)
     batches = _Batches(frames, batch, gen)
     recipe = {"images": images, "seconds": seconds, "batch": batch, "lr": lr, "beta2": beta2, "seed": seed,
-              "frames": list(frames.shape)}
+              "frames": list(frames.shape), "device": device.type}
     if resume is not None:
         check_recipe(resume, recipe)
 

@@ -56,7 +56,7 @@ class BenchConfig:
     real_dir: str | None = None
     lstm_epochs: int | None = None
     models_dir: str | None = None  # write every trained network here (for offline analysis)
-    state_dir: str | None = None  # a deadline-stopped training's state goes here; a later run continues it
+    state_dir: str | None = None  # a deadline-stopped images-budget training's state goes here; a later run continues it
     seq_workers: int = 8
     seq_reduce: int = 8  # r2_lstm_pc: principal components the LSTM reads (fit-sequence --reduce); 0: not run
     warmup_steps: int = 3
@@ -76,6 +76,9 @@ class BenchConfig:
             raise ValueError(f"images_seen must be at least one batch ({self.batch_size}), got {self.images_seen}")
         if not 0 < self.beta2 < 1:
             raise ValueError(f"beta2 must be between 0 and 1, got {self.beta2}")
+        if self.state_dir and self.images_seen is None:
+            raise ValueError("--train-state needs --images-seen: a training continues only to a budget fixed in "
+                             "advance (a fitted budget, and the seconds rows' budget, change from call to call)")
         if self.seconds is not None and self.seconds <= 0:
             raise ValueError(f"seconds must be positive, got {self.seconds}")
 

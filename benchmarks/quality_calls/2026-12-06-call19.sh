@@ -5,7 +5,9 @@
 # whole state (--train-state) in a git-ignored folder, which stays on the machine while it is warm (30 s
 # after a call); the second, the same command with PART=2 issued at once, continues it exactly and scores it.
 # A second call that finds no state (the machine was given back in between) stops at once (exit 3), so the
-# lost part costs seconds, not a call.
+# lost part costs seconds, not a call. Each part loses its set-up and the 30 s it keeps for scoring, and
+# 870 s is an estimate: if part 2 is cut again (its log says so and the state is saved again), PART=2 once
+# more continues it. Each part scores what it has (a cut part's row is marked "cut"; no target reads it).
 # Usage on the device (repository root, $OUT set), two calls back to back:
 #   COMMIT=<HEAD> PART=1 bash benchmarks/quality_calls/2026-12-06-call19.sh
 #   COMMIT=<HEAD> PART=2 bash benchmarks/quality_calls/2026-12-06-call19.sh
@@ -17,8 +19,15 @@ STATE=.device_state/$PRESET-lr$LR-s$SEED
 W=/tmp/q19; mkdir -p $W
 T0=$SECONDS
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader >> $OUT/log.txt
-if [ "${PART:?}" = 2 ] && ! ls $STATE/*.state.pt > /dev/null 2>&1; then
-  echo "PART=2: no saved state in $STATE (the machine was given back after part 1?); nothing run" | tee -a $OUT/log.txt
+if [ "${PART:?}" = 1 ]; then
+  rm -rf $STATE  # part 1 starts the training afresh, whatever an earlier call left on this machine
+elif ! ls $STATE/*.state.pt > /dev/null 2>&1; then
+  if grep -qs '"status": "ok"' $W/*_part1/results.json $W/*_part2/results.json; then
+    echo "PART=$PART: no saved state in $STATE: an earlier part completed the training (its results are in $W)" | tee -a $OUT/log.txt
+    tar -C $W -czf $OUT/results_part$PART.tgz .
+  else
+    echo "PART=$PART: no saved state in $STATE (the machine was given back after part 1?); nothing run" | tee -a $OUT/log.txt
+  fi
   exit 3
 fi
 ls -l $STATE >> $OUT/log.txt 2>&1

@@ -458,8 +458,13 @@ def test_beta2_pairs_applies_the_preregistered_rule(tmp_path):
     pairs, verdict = mod.decide(mod.trainings(tmp_path))
     assert pairs == [51, 52, 54] and "2 at 0.999, 0 at 0.99 (fewer)" in verdict
     assert "0.99 − 0.999 = -0.07, within" in verdict and verdict.endswith("becomes 0.99")
-    write("b55", 55, 0.99, 40.0, flat)  # a fourth pair, 2 dB lower at 0.99: the mean falls beyond 0.1 dB
-    write("a55", 55, 0.999, 42.0, flat)
-    pairs, verdict = mod.decide(mod.trainings(tmp_path))
-    assert len(pairs) == 4 and "beyond" in verdict and verdict.endswith("stays at 0.999")
     assert "| 53 | 0.99 | cut |" in mod.report(mod.trainings(tmp_path))
+    write("b55", 55, 0.99, 40.0, spiky)  # not one of the plan's seeds: left out
+    write("a55", 55, 0.999, 42.0, flat)
+    assert mod.decide(mod.trainings(tmp_path))[0] == [51, 52, 54]
+    write("b53rerun", 53, 0.99, 38.0, flat)  # seed 53 re-run to completion, 4 dB lower: the mean falls beyond 0.1 dB
+    pairs, verdict = mod.decide(mod.trainings(tmp_path))
+    assert pairs == [51, 52, 53, 54] and "beyond" in verdict and verdict.endswith("stays at 0.999")
+    write("b53again", 53, 0.99, 41.0, flat)  # two completed trainings of one seed and arm: refused, both named
+    with pytest.raises(SystemExit, match="b53rerun.*b53again|b53again.*b53rerun"):
+        mod.trainings(tmp_path)

@@ -366,8 +366,14 @@ def test_an_unreadable_training_state_is_named(tmp_path, capsys):
     state = tmp_path / "state"
     state.mkdir()
     (state / "crop-aecnn-spatial-L32-images.state.pt").write_bytes(b"PK\x03\x04 truncated")
-    rc = main(["eval-quality", "--quick", "--no-real", "--methods", "aecnn-spatial", "--kinds", "crop", "--no-figures",
-               "--out", str(tmp_path / "a"), "--train-state", str(state)])
+    args = ["eval-quality", "--quick", "--no-real", "--methods", "aecnn-spatial", "--kinds", "crop", "--no-figures",
+            "--out", str(tmp_path / "a"), "--train-state", str(state)]
+    rc = main([*args, "--images-seen", "64"])
     err = capsys.readouterr().err
     assert rc == 2 and "crop-aecnn-spatial-L32-images.state.pt is not a readable training state" in err
     assert "delete" in err and (state / "crop-aecnn-spatial-L32-images.state.pt").is_file()  # left for the user
+    # a budget fitted from measured speed (the default without --images-seen) differs from call to call
+    from aecnn.quality.plan import BenchConfig
+
+    with pytest.raises(ValueError, match="--train-state needs --images-seen"):
+        BenchConfig(state_dir=str(state))

@@ -18,12 +18,13 @@ def frames() -> torch.Tensor:
     return torch.randint(0, 256, (20, 12, 12), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
 
 
-# 300 steps of 4 over 20 frames: the pause falls inside an epoch (step 11) and inside a loss-curve
-# segment (100 points: 3 steps each; 11 = 3 * 3 + 2), with the lr still warming up (3 %: 9 steps)
+# 300 steps of 4 over 20 frames; a pause at 44 images falls inside an epoch (step 11) and inside a loss-curve
+# segment (100 points: 3 steps each; 11 = 3 * 3 + 2); one at 24 images (step 6) in the lr's warm-up (3 %: 9 steps)
 KW = {"images": 1200, "batch": 4, "lr": 3e-3, "seed": 5, "warmup_steps": 2}
 
 
-@pytest.mark.parametrize("pause", [44, 1180])  # early; and late, where the final loss's 20-step window spans both calls
+@pytest.mark.parametrize("pause", [24, 44, 1180])  # in the warm-up; early; and late, where the final loss's 20-step
+# window spans both calls
 def test_a_resumed_training_is_the_uninterrupted_one_bit_for_bit(frames, pause):
     full_model = _net()
     full = train(full_model, frames, **KW)
@@ -50,6 +51,8 @@ def test_a_state_is_refused_by_another_training(frames):
         train(_net(), frames[:10], resume=first.state, **KW)
     with pytest.raises(ValueError, match="not a benchmark training state"):
         train(_net(), frames, resume={"model": {}}, **KW)
+    with pytest.raises(ValueError, match="another training"):  # the format alone, no recipe: named, not a KeyError
+        train(_net(), frames, resume={"format": first.state["format"]}, **KW)
 
 
 def test_a_state_resumed_before_its_first_epoch_draw(frames):
@@ -89,4 +92,5 @@ def test_a_resumed_training_on_cuda_matches_the_uninterrupted_one():
     assert first.state["optimizer"]["param_groups"][0]["fused"] and rest.images_seen == 1200
     for (k, a), b in zip(full_model.state_dict().items(), again.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6, msg=k)
-    assert rest.loss_curve == pytest.approx(full.loss_curve, rel=1e-3)
+    assert [n for n, _ in rest.loss_curve] == [n for n, _ in full.loss_curve]
+    assert [v for _, v in rest.loss_curve] == pytest.approx([v for _, v in full.loss_curve], rel=1e-3)
