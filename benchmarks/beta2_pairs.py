@@ -13,13 +13,13 @@ A training cut by the deadline does not complete its pair.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
 
 from aecnn.io import atomic_write_text
 from aecnn.loss_spikes import FACTOR, find_spike
+from aecnn.quality.report import saved_results
 
 ARMS = (0.999, 0.99)
 SEEDS = (51, 52, 53, 54)  # the plan's training seeds; no other seed counts
@@ -31,14 +31,8 @@ def trainings(root: Path) -> dict[tuple[int, float], dict]:
     """(seed, beta2) -> the small spatial-512 crop training (preset layout, lr 1e-3, 391,168 images, seeds
     51-54) of that seed and beta2; of a seed trained twice, the completed training."""
     found = {}
-    for path in sorted(root.rglob("results.json")):
-        if "merged" in path.relative_to(root).parts:  # a merged table repeats the runs of its sources
-            continue
-        try:
-            res = json.loads(path.read_text())
-            cfg = res["meta"]["config"]
-        except (OSError, ValueError, KeyError):
-            continue  # not a benchmark results file (a probe's or a fit's)
+    for path, res in saved_results(root):
+        cfg = res["meta"]["config"]
         for r in res["runs"]:
             if (r["kind"], r["method"], r["latent"], r["budget"]) != ("crop", "aecnn-spatial", 512, "images"):
                 continue

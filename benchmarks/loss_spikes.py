@@ -15,7 +15,6 @@ Exploratory: the trainings were not run to study spikes, and groups hold one to 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from collections import defaultdict
@@ -24,6 +23,7 @@ from pathlib import Path
 from aecnn.data.synth import SynthConfig
 from aecnn.io import atomic_write_text
 from aecnn.loss_spikes import find_spike
+from aecnn.quality.report import saved_results
 
 ROOT = Path(__file__).resolve().parent / "quality_results"
 DEFAULT = SynthConfig()
@@ -41,14 +41,8 @@ def _generator(cfg: dict) -> str:
 def trainings(root: Path, factor: float) -> list[dict]:
     """One row per distinct aecnn crop training (status ok or cut) with a loss curve."""
     rows, seen = [], set()
-    for path in sorted(root.rglob("results.json")):
-        if "merged" in path.relative_to(root).parts:
-            continue
-        try:
-            res = json.loads(path.read_text())
-            cfg = res["meta"]["config"]
-        except (OSError, ValueError, KeyError):
-            continue  # not a benchmark results file (a probe's or a fit's)
+    for path, res in saved_results(root):
+        cfg = res["meta"]["config"]
         over = dict(tuple(p) for p in cfg.get("model_overrides") or ())
         for r in res["runs"]:
             if (r["kind"] != "crop" or not r["method"].startswith("aecnn") or r["status"] not in ("ok", "cut")

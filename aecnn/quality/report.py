@@ -11,6 +11,22 @@ from aecnn.quality.plan import METHODS
 ORDER = {m: i for i, m in enumerate(METHODS)}
 
 
+def saved_results(root: Path):
+    """``(path, results)`` of every benchmark ``results.json`` under ``root``, in path order; merged tables
+    (they repeat their sources' runs) and files of other tools (a probe's, a fit's) are left out."""
+    import json
+
+    for path in sorted(Path(root).rglob("results.json")):
+        if "merged" in path.relative_to(root).parts:
+            continue
+        try:
+            res = json.loads(path.read_text())
+            res["meta"]["config"], res["runs"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        yield path, res
+
+
 def preset_name(config: dict) -> str:
     """The preset as run: its name, and the model options that changed it (``--quick`` shrinks the
     channels, so its "tiny" or "small" is not the preset of that name)."""
