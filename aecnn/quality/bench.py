@@ -318,10 +318,7 @@ class Benchmark:
         images = strip_images(c, n_images) if run.kind == "strip" else n_images
         v = ips.get((run.kind, run.method))
         est = (seconds if run.budget == "seconds" else images / v) if v else 0.0
-        resume = self.states.pop(run.key, None)
-        if resume is not None:  # only what is left of it
-            est *= max(0.0, 1.0 - resume["n_steps"] * resume["recipe"]["batch"] / images) if run.budget == "images" \
-                else max(0.0, 1.0 - resume["seconds"] / seconds)
+        resume = self.states.pop(run.key, None)  # a saved state to continue (--train-state)
         if c.deadline_s is not None and self.elapsed() + max(est * 1.15 + 5, SCORE_MARGIN_S + 5) > c.deadline_s:
             run.status, run.note = "skipped", f"deadline ({c.deadline_s:.0f} s) before this run"
             log.warning("skip %s: deadline", run.key)
