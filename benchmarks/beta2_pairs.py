@@ -1,4 +1,4 @@
-"""The fourteenth session's pre-registered beta2 test (QUALITY.md, "Plan for the next GPU session"):
+"""The pre-registered beta2 test (planned in the thirteenth session, run in the fifteenth; QUALITY.md):
 small, spatial 512, 391,168 crops, lr 1e-3, seeds 51-54 at AdamW beta2 0.999 and 0.99.
 
 Reads every ``results.json`` under ``ROOT`` (CPU, seconds), pairs the trainings by seed, counts loss
@@ -7,8 +7,8 @@ existed: the benchmark's default beta2 becomes 0.99 if, over the complete pairs 
 arm has fewer spikes **and** its mean validation PSNR is not lower than the 0.999 arm's by more than 0.1 dB.
 A training cut by the deadline does not complete its pair.
 
-    PYTHONPATH=$PWD python3 benchmarks/beta2_pairs.py benchmarks/quality_results/2026-12-06-fourteenth \\
-        --out benchmarks/quality_results/2026-12-06-fourteenth/beta2_pairs.md
+    PYTHONPATH=$PWD python3 benchmarks/beta2_pairs.py benchmarks/quality_results/2026-12-06-fifteenth \\
+        --out benchmarks/quality_results/2026-12-06-fifteenth/beta2_pairs.md
 """
 from __future__ import annotations
 

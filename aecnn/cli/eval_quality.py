@@ -58,8 +58,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-sequences", type=at_least(2), help="held-out synthetic sequences (default 64)")
     p.add_argument("--batch-size", type=at_least(1), help="training batch (default 32, as aecnn train)")
     p.add_argument("--lr", type=positive, help="peak learning rate (default 1e-3, as aecnn train)")
-    p.add_argument("--beta2", type=fraction, help="AdamW's second-moment decay (default 0.999, torch's and "
-                   "every earlier benchmark run's; aecnn train uses 0.99)")
+    p.add_argument("--beta2", type=fraction, help="AdamW's second-moment decay (default 0.99, as aecnn train; "
+                   "every benchmark run before 2026-12-06 used torch's 0.999: give --beta2 0.999 to repeat one)")
     p.add_argument("--train-seed", type=int, help="seed of every network's initialisation and batch order "
                    "(default 0); the data stay the same, so runs with other seeds measure training noise")
     p.add_argument("--seq-workers", type=at_least(0), help="processes for the sequence-stage fits (default 8; 0 inline)")
