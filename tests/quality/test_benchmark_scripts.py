@@ -1,6 +1,6 @@
 """The benchmark scripts that are not CLI commands (``benchmarks/quality_sweep.py``,
 ``benchmarks/r2_ceiling.py``, ``benchmarks/real_errors.py``, ``crop_motion.py``, ``seq_repeats.py``, ``reduce_auto.py``,
-``synth_gap.py``, ``seq_figure.py``, ``latent_probe.py``, ``loss_spikes.py``, ``beta2_pairs.py``) still run, on toy sizes on the CPU."""
+``synth_gap.py``, ``seq_figure.py``, ``latent_probe.py``, ``loss_spikes.py``, ``beta2_pairs.py``, ``r2_criterion.py``) still run, on toy sizes on the CPU."""
 from __future__ import annotations
 
 import importlib.util
@@ -468,3 +468,39 @@ def test_beta2_pairs_applies_the_preregistered_rule(tmp_path):
     write("b53again", 53, 0.99, 41.0, flat)  # two completed trainings of one seed and arm: refused, both named
     with pytest.raises(SystemExit, match="b53rerun.*b53again|b53again.*b53rerun"):
         mod.trainings(tmp_path)
+
+
+def test_r2_criterion_reproduces_the_recorded_verdicts_and_drops_cut_trainings(tmp_path):
+    mod = _load("r2_criterion")
+    res = BENCH / "quality_results"
+    eleventh, tenth = res / "2026-12-05-eleventh", res / "2026-12-05-tenth"
+    # the eleventh session's four 1.5x trainings: missed (0.964 vs 0.967, QUALITY.md); the tenth's 8x8x8: met
+    repeats = json.loads((eleventh / "seq_repeats_pca_x15_512.json").read_text())
+    _, verdict = mod.decide(repeats, [f"s{s}=x15_512s{s}" for s in (41, 42, 43, 44)], 3, eleventh)
+    assert "mean R² 0.9641 vs PCA latents' 0.9672" in verdict and verdict.endswith("**missed**")
+    _, verdict = mod.decide(json.loads((tenth / "seq_repeats_pca_sc8_512.json").read_text()),
+                            [f"s{s}=sc8_512s{s}" for s in (11, 12, 13)], 3, tenth)
+    assert "mean R² 0.9755" in verdict and verdict.endswith("**met**")
+
+    # toy run: PCA 0.960; three trainings above it, one of them cut; a fourth below 0.95
+    def summary(name, k, r2):
+        return {f"{name} K={k}": {"mean": r2}}
+    rep = {"cv_choice": {n: {"k": k} for n, k in (("PCA", 4), ("a", 2), ("b", 8), ("c", 4), ("d", 2))},
+           "summary": {**summary("PCA", 4, 0.960), **summary("a", 2, 0.970), **summary("b", 8, 0.975),
+                       **summary("c", 4, 0.990), **summary("d", 2, 0.949), **summary("a", 4, 0.10)}}
+    for name, status in (("a", "ok"), ("b", "ok"), ("c", "cut"), ("d", "ok")):
+        (tmp_path / "call" / name).mkdir(parents=True)
+        (tmp_path / "call" / name / "results.json").write_text(json.dumps(
+            {"runs": [{"method": "aecnn-spatial", "status": status}]}))
+    lines, verdict = mod.decide(rep, ["a", "b", "c"], 3, tmp_path)
+    assert verdict.startswith("only 2 training(s) count") and any("| c | 4 | 0.9900 | no: " in x and "cut" in x for x in lines)
+    _, verdict = mod.decide(rep, ["a", "b", "c"], 3, None)  # without --results every named training counts
+    assert "mean R² 0.9783" in verdict and verdict.endswith("**met**")
+    _, verdict = mod.decide(rep, ["a", "b", "d"], 3, tmp_path)  # mean 0.9647 >= 0.960, but d is below 0.95
+    assert "at least" in verdict and "one or more below 0.95" in verdict and verdict.endswith("**missed**")
+    with pytest.raises(SystemExit, match="'e' has no CV choice"):
+        mod.decide(rep, ["a", "b", "e"], 3, None)
+    out = tmp_path / "r2.md"
+    (tmp_path / "rep.json").write_text(json.dumps(rep))
+    assert mod.main([str(tmp_path / "rep.json"), "--count", "a", "b", "d", "--out", str(out)]) == 0
+    assert "**Criterion:** 3 trainings" in out.read_text()
