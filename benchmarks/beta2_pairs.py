@@ -17,9 +17,8 @@ import statistics
 import sys
 from pathlib import Path
 
-from aecnn.io import atomic_write_text
 from aecnn.loss_spikes import FACTOR, find_spike
-from aecnn.quality.report import saved_results
+from aecnn.quality.report import print_report, saved_results
 
 ARMS = (0.999, 0.99)
 SEEDS = (51, 52, 53, 54)  # the plan's training seeds; no other seed counts
@@ -91,11 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("root", type=Path, help="folder holding the calls' results.json files")
     p.add_argument("--out", type=Path, help="also write the table here (markdown)")
     args = p.parse_args(argv)
-    text = report(trainings(args.root))
-    print(text)
-    if args.out:
-        atomic_write_text(args.out, text)
-    return 0
+    return print_report(report(trainings(args.root)), args.out)
 
 
 if __name__ == "__main__":

@@ -21,9 +21,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from aecnn.data.synth import SynthConfig
-from aecnn.io import atomic_write_text
 from aecnn.loss_spikes import find_spike
-from aecnn.quality.report import saved_results
+from aecnn.quality.report import print_report, saved_results
 
 ROOT = Path(__file__).resolve().parent / "quality_results"
 DEFAULT = SynthConfig()
@@ -101,11 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         print(f"no aecnn crop training with a loss curve under {args.root}", file=sys.stderr)
         return 1
-    text = report(rows, args.factor)
-    print(text, end="")
-    if args.out:
-        atomic_write_text(args.out, text)
-    return 0
+    return print_report(report(rows, args.factor), args.out)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from aecnn.io import atomic_write_text
+from aecnn.quality.report import print_report
 
 FLOOR = 0.95  # the target: R² ≥ 0.95 from aecnn latents
 
@@ -83,10 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     lines, verdict = decide(repeats, args.count, args.min, args.results)
     text = "\n".join([f"# R² from aecnn latents vs PCA latents ({args.repeats.name})", "", *lines, "",
                       f"**Criterion:** {verdict}.", ""])
-    print(text)
-    if args.out:
-        atomic_write_text(args.out, text)
-    return 0
+    return print_report(text, args.out)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,16 @@ def saved_results(root: Path):
         yield path, res
 
 
+def print_report(text: str, out: Path | None) -> int:
+    """A benchmark script's markdown report: printed, and written atomically to ``out`` when given; exit code 0."""
+    from aecnn.io import atomic_write_text
+
+    print(text, end="" if text.endswith("\n") else "\n")
+    if out:
+        atomic_write_text(out, text)
+    return 0
+
+
 def preset_name(config: dict) -> str:
     """The preset as run: its name, and the model options that changed it (``--quick`` shrinks the
     channels, so its "tiny" or "small" is not the preset of that name)."""
