@@ -62,7 +62,7 @@ def decide(repeats: dict, names: list[str], minimum: int, root: Path | None = No
     at_least = mean >= pca
     floor = min(scores) >= FLOOR
     verdict = "met" if at_least and floor else "missed"
-    return lines, (f"{len(scores)} trainings; mean R² {mean:.4f} vs PCA latents' {pca:.4f} "
+    return lines, (f"{len(scores)} training{'s' if len(scores) != 1 else ''}; mean R² {mean:.4f} vs PCA latents' {pca:.4f} "
                    f"({mean - pca:+.4f}, {'at least' if at_least else 'below'}); lowest {min(scores):.4f} "
                    f"({'none' if floor else 'one or more'} below {FLOOR}): **{verdict}**")
 
