@@ -5,7 +5,8 @@ For each counted aecnn training and for PCA latents, the held-out R² is the mea
 the K that cross-validation on the training sequences chose for that latent space (``cv_choice``).
 The criterion holds when at least ``--min`` trainings count, their mean R² is ≥ PCA latents' from the
 same run, and none is below 0.95. With ``--results ROOT`` a training counts only if its
-``ROOT/**/NAME/results.json`` (or ``FOLDER`` for ``--count NAME=FOLDER``) shows its aecnn row completed (a training cut by the deadline does not count).
+``ROOT/**/NAME/results.json`` (``FOLDER`` for ``--count NAME=FOLDER``) shows its aecnn row completed
+(a training cut by the deadline does not count).
 
     PYTHONPATH=$PWD python3 benchmarks/r2_criterion.py seq_repeats_b099_512.json --count s61 s62 s63 s64 \\
         --results benchmarks/quality_results/<session> --out r2_criterion.md
@@ -70,8 +71,9 @@ def decide(repeats: dict, names: list[str], minimum: int, root: Path | None = No
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("repeats", type=Path, help="JSON written by seq_repeats.py (with CV choice)")
-    p.add_argument("--count", nargs="+", required=True, metavar="NAME", help="the trainings the criterion counts: seq_repeats.py's model name, or NAME=FOLDER where the training's "
-                   "results folder is named otherwise")
+    p.add_argument("--count", nargs="+", required=True, metavar="NAME",
+                   help="the trainings the criterion counts: seq_repeats.py's model name, or NAME=FOLDER where "
+                   "the training's results folder is named otherwise")
     p.add_argument("--min", type=int, default=3, help="trainings needed for a verdict (default 3)")
     p.add_argument("--results", type=Path, help="folder of the trainings' results.json (a cut training is not counted)")
     p.add_argument("--out", type=Path, help="also write the report here (markdown)")

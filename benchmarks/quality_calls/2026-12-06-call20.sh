@@ -13,7 +13,7 @@
 #   call C: RUNS="large:aecnn-spatial:large:0"   (366 s alone on an H100 at 0.999)
 # DEVICE, IMAGES and EXTRA exist for a CPU rehearsal: DEVICE=cpu IMAGES=64 EXTRA="--train-sequences 4 --val-sequences 4 --no-real" ...
 # Usage on the device (repository root, $OUT set): COMMIT=<HEAD> RUNS="..." bash benchmarks/quality_calls/2026-12-06-call20.sh
-# Results go to /tmp/q20/<call's own folder>, so a warm machine's earlier call is not sent back twice.
+# Each call writes to a fresh /tmp/q20.XXXX, so a warm machine's earlier call is not sent back twice (as call 18's was).
 set -uo pipefail
 export PYTHONPATH=$PWD:$PWD/.whl/pytorch_msssim-1.0.0-py3-none-any.whl PYTHONUNBUFFERED=1
 W=$(mktemp -d /tmp/q20.XXXX)
