@@ -41,6 +41,7 @@ from aecnn.models import AutoEncoder_CNNV3, preset_config
 from aecnn.text import plural
 from aecnn.train import plots
 from aecnn.train.artifacts import clear_run, write_run_files
+from aecnn.train.batchnorm import stale_batchnorm
 from aecnn.train.checkpointing import find_checkpoint, load_training_checkpoint, restore_rng
 from aecnn.train.config import TrainConfig
 from aecnn.train.data import build_data, make_loader, preview_indices
@@ -437,6 +438,15 @@ class Trainer(EpochEndMixin, TrainStateMixin):
     def _final_outputs(self) -> None:
         rd = self.run_dir
         model = self.eval_model
+        stale = stale_batchnorm(model)
+        if stale is not None:
+            n, share = stale
+            logger.warning(
+                "BatchNorm's running statistics rest on %s: %.1f%% of their starting values (mean 0, variance 1) "
+                "remain, and validation, `aecnn reconstruct` and `aecnn embed` normalise with them, so this model's "
+                "reconstructions can be far worse than its training loss says%s. Train for more steps (a few "
+                "hundred batches), or use --norm group.", f"{n} training batch{'' if n == 1 else 'es'}",
+                100 * share, "" if self.val_loader is not None else " (there was no validation set to show it)")
         pick = sorted({0, len(self.preview) // 2})  # two frames far apart (often two sequences)
         x = self._to_device(self.preview[pick])
         try:

@@ -1,0 +1,45 @@
+"""A run too short for BatchNorm's running statistics says so (eval mode normalises with them)."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+from torch import nn
+from train_helpers import TINY
+
+from aecnn.cli import main
+from aecnn.train.batchnorm import MAX_SHARE, stale_batchnorm
+
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
+
+
+def _bn_model(tracked: tuple[int, ...], momentum: float | None = 0.1) -> nn.Module:
+    layers = [nn.BatchNorm2d(4, momentum=momentum) for _ in tracked]
+    for layer, n in zip(layers, tracked):
+        layer.num_batches_tracked.fill_(n)
+    return nn.Sequential(nn.Conv2d(1, 4, 3), *layers)
+
+
+def test_stale_batchnorm_reports_the_least_updated_layer():
+    n, share = stale_batchnorm(_bn_model((500, 3, 40)))
+    assert n == 3 and share == pytest.approx(0.9 ** 3)
+    assert stale_batchnorm(_bn_model((500, 200))) is None  # 0.9 ** 200: settled
+    assert 0.9 ** 65 > MAX_SHARE > 0.9 ** 66  # the threshold sits at about 66 batches
+    assert stale_batchnorm(_bn_model((3,), momentum=None)) is None  # a cumulative average has no starting value left
+    assert stale_batchnorm(nn.Sequential(nn.Conv2d(1, 4, 3), nn.GroupNorm(2, 4))) is None
+
+
+def test_a_short_run_warns_and_a_group_norm_run_does_not(frames_dir, tmp_path, caplog):
+    common = ["train", "--data", str(frames_dir), "--epochs", "1", *TINY, "--cache-dir", str(tmp_path / "cache")]
+    with caplog.at_level(logging.WARNING, logger="aecnn"):
+        assert main([*common, "--out", str(tmp_path / "bn")]) == 0
+    warned = [r.getMessage() for r in caplog.records if "BatchNorm's running statistics" in r.getMessage()]
+    assert len(warned) == 1 and "--norm group" in warned[0]
+    ckpt = torch.load(tmp_path / "bn" / "best.ckpt", weights_only=True)
+    n = min(int(v) for k, v in ckpt["model"].items() if k.endswith("num_batches_tracked"))
+    assert f"rest on {n} training batch" in warned[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="aecnn"):
+        assert main([*common, "--out", str(tmp_path / "gn"), "--norm", "group"]) == 0
+    assert not [r for r in caplog.records if "BatchNorm" in r.getMessage()]
