@@ -20,7 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", "-c", help="aecnn checkpoint, .safetensors or plain state_dict")
     add_positional_alias(p, "checkpoint", "--checkpoint", "CKPT", "aecnn checkpoint, .safetensors or plain state_dict")
     p.add_argument("--input", "-i", required=True, help="one image file (PNG, TIFF, JPEG, BMP or .npy)")
-    p.add_argument("--output", "-o", default="attention.png", help="figure file (default attention.png)")
+    p.add_argument("--output", "-o", default="attention.png", help="figure file (default attention.png; a folder "
+                   "gets attention.png inside, a name without an extension gets .png)")
     add_checkpoint_arguments(p, positional=False)
     p.add_argument("--input-size", "--input_size", nargs=2, type=int, metavar=("H", "W"), default=None,
                    help="resize the image to H x W first (and, for plain state_dicts, the model's input_size)")
@@ -43,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     if args.query is not None and len(args.query) not in (1, 2):
         raise CLIError("--query takes one flat index or ROW COL")
     img = load_image(args.input)
-    check_writable_dir(Path(args.output).expanduser().parent)
+    args.output = str(_figure_path(args.output))
+    check_writable_dir(Path(args.output).parent)
     if args.input_size and not args.model_input_size:
         args.model_input_size = args.input_size
     model = load_model_from_args(args)
@@ -64,3 +66,22 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {args.output} ({size[0]}x{size[1]} (H x W) input, bottleneck grid {grid[0]}x{grid[1]} (gh x gw), "
           f"attention {attn})")
     return 0
+
+
+def _figure_path(output: str) -> Path:
+    """Where the figure goes: ``output`` itself, ``output/attention.png`` for a folder, ``output.png`` for a
+    name without an extension; an extension matplotlib cannot write is refused, naming those it can."""
+    from matplotlib.figure import Figure
+
+    from aecnn.cli.errors import CLIError
+
+    path = Path(output).expanduser()
+    if path.is_dir():
+        return path / "attention.png"
+    if not path.suffix:
+        return path.with_suffix(".png")
+    formats = Figure().canvas.get_supported_filetypes()
+    if path.suffix.lstrip(".").lower() not in formats:
+        raise CLIError(f"--output {output}: matplotlib cannot write {path.suffix!r} figures; "
+                       f"use one of {', '.join('.' + f for f in sorted(formats))}")
+    return path

@@ -65,3 +65,20 @@ def test_visualize_cli_accepts_seed_flags(ckpt, tmp_path, capsys):
     # seed-style underscore flags with a resize
     assert main(["visualize", "--checkpoint", str(ckpt), "--input", str(img), "--output", str(out),
                  "--input_size", "64", "64", "--query", "3", "3", "--device", "cpu"]) == 0
+
+
+def test_visualize_output_folder_bare_name_and_unknown_format(ckpt, tmp_path, capsys):
+    img = tmp_path / "frame.png"
+    Image.fromarray((np.random.default_rng(1).random((64, 64)) * 255).astype(np.uint8)).save(img)
+    folder = tmp_path / "figs"
+    folder.mkdir()
+    assert main(["visualize", str(ckpt), "-i", str(img), "-o", str(folder)]) == 0  # a folder: attention.png inside
+    assert (folder / "attention.png").is_file()
+    assert main(["visualize", str(ckpt), "-i", str(img), "-o", str(tmp_path / "att")]) == 0  # no extension: .png
+    assert (tmp_path / "att.png").is_file() and not (tmp_path / "att").exists()
+    assert Image.open(tmp_path / "att.png").format == "PNG"
+    capsys.readouterr()
+    assert main(["visualize", str(ckpt), "-i", str(img), "-o", str(tmp_path / "att.pngx")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write '.pngx' figures" in err and ".svg" in err and "Traceback" not in err
+    assert not (tmp_path / "att.pngx").exists()
