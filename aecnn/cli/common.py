@@ -4,6 +4,7 @@ of the inference commands (aecnn checkpoints need none; plain V1-style state_dic
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 from typing import Any
 
@@ -104,10 +105,19 @@ def add_checkpoint_arguments(p: argparse.ArgumentParser, positional: bool = True
 
 def load_model_from_args(args: argparse.Namespace):
     """The model of ``args.checkpoint`` on ``args.device``, in eval mode."""
+    from aecnn.batchnorm import stale_batchnorm
     from aecnn.checkpoint import load_model
     from aecnn.devices import resolve_device
 
     device = resolve_device(args.device)
     size = getattr(args, "model_input_size", None)
-    return load_model(args.checkpoint, map_location=device, preset=args.preset, latent_size=args.latent_size,
-                      input_size=tuple(size) if size else None)
+    model = load_model(args.checkpoint, map_location=device, preset=args.preset, latent_size=args.latent_size,
+                       input_size=tuple(size) if size else None)
+    stale = stale_batchnorm(model)
+    if stale is not None:
+        logging.getLogger("aecnn.cli").warning(
+            "%s: its BatchNorm running statistics rest on %d training batch%s (%.1f%% of their starting values "
+            "remain), and eval mode normalises with them: its outputs can be far worse than its training loss "
+            "said. Train longer (a few hundred batches) or with --norm group.", args.checkpoint, stale[0],
+            "" if stale[0] == 1 else "es", 100 * stale[1])
+    return model

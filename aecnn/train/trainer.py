@@ -35,13 +35,13 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from aecnn.batchnorm import stale_batchnorm
 from aecnn.data.dataset import load_split
 from aecnn.loss_spikes import Spike, SpikeWatch
 from aecnn.models import AutoEncoder_CNNV3, preset_config
 from aecnn.text import plural
 from aecnn.train import plots
 from aecnn.train.artifacts import clear_run, write_run_files
-from aecnn.train.batchnorm import stale_batchnorm
 from aecnn.train.checkpointing import find_checkpoint, load_training_checkpoint, restore_rng
 from aecnn.train.config import TrainConfig
 from aecnn.train.data import build_data, make_loader, preview_indices

@@ -8,8 +8,8 @@ import torch
 from torch import nn
 from train_helpers import TINY
 
+from aecnn.batchnorm import MAX_SHARE, stale_batchnorm
 from aecnn.cli import main
-from aecnn.train.batchnorm import MAX_SHARE, stale_batchnorm
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
 
@@ -25,6 +25,7 @@ def test_stale_batchnorm_reports_the_least_updated_layer():
     n, share = stale_batchnorm(_bn_model((500, 3, 40)))
     assert n == 3 and share == pytest.approx(0.9 ** 3)
     assert stale_batchnorm(_bn_model((500, 200))) is None  # 0.9 ** 200: settled
+    assert stale_batchnorm(_bn_model((0, 0))) is None  # untrained, or a state_dict without the counter: unknown
     assert 0.9 ** 65 > MAX_SHARE > 0.9 ** 66  # the threshold sits at about 66 batches
     assert stale_batchnorm(_bn_model((3,), momentum=None)) is None  # a cumulative average has no starting value left
     assert stale_batchnorm(nn.Sequential(nn.Conv2d(1, 4, 3), nn.GroupNorm(2, 4))) is None
@@ -43,3 +44,27 @@ def test_a_short_run_warns_and_a_group_norm_run_does_not(frames_dir, tmp_path, c
     with caplog.at_level(logging.WARNING, logger="aecnn"):
         assert main([*common, "--out", str(tmp_path / "gn"), "--norm", "group"]) == 0
     assert not [r for r in caplog.records if "BatchNorm" in r.getMessage()]
+
+
+def test_reconstruct_and_embed_warn_on_a_checkpoint_with_stale_statistics(frames_dir, tmp_path, caplog, capsys):
+    from aecnn.checkpoint import load_model, save_checkpoint
+    from aecnn.models import create_autoencoder
+
+    model = create_autoencoder("tiny", input_size=(32, 40), channel_config=(8, 16, 16))
+    fresh = save_checkpoint(tmp_path / "fresh.pt", model)  # never trained: no counter to judge by
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.num_batches_tracked.fill_(5)
+    short = save_checkpoint(tmp_path / "short.pt", model)
+    assert stale_batchnorm(load_model(short))[0] == 5
+    for ckpt, expect in ((short, 1), (fresh, 0)):
+        for cmd in (["reconstruct", str(ckpt), str(frames_dir), "--out", str(tmp_path / f"r_{ckpt.stem}")],
+                    ["embed", str(ckpt), str(frames_dir), "--out", str(tmp_path / f"{ckpt.stem}.npz")]):
+            caplog.clear()
+            with caplog.at_level(logging.WARNING, logger="aecnn"):
+                assert main([*cmd, "--device", "cpu", "--no-progress"]) == 0
+            warned = [r.getMessage() for r in caplog.records if "BatchNorm running statistics" in r.getMessage()]
+            assert len(warned) == expect, (cmd, warned)
+            if expect:
+                assert warned[0].startswith(f"{ckpt}: its BatchNorm running statistics rest on 5 training batches")
+    capsys.readouterr()

@@ -22,12 +22,16 @@ MAX_SHARE = 1e-3  # starting-value share above which the statistics are called s
 def stale_batchnorm(model: nn.Module) -> tuple[int, float] | None:
     """``(batches tracked, share of the starting values left)`` of the least-updated BatchNorm layer of
     ``model`` if that share exceeds :data:`MAX_SHARE`; None when the statistics are settled or there is
-    no BatchNorm layer (``--norm group`` / ``instance`` / ``none``) or it uses a cumulative average."""
+    no BatchNorm layer (``--norm group`` / ``instance`` / ``none``) or it uses a cumulative average. A layer
+    that tracked no batch is left out: an untrained model, or a plain state_dict saved without the counter,
+    says nothing about how long it was trained."""
     worst = None
     for m in model.modules():
         if not isinstance(m, nn.modules.batchnorm._BatchNorm) or not m.track_running_stats or m.momentum is None:
             continue
         n = int(m.num_batches_tracked)
+        if n == 0:
+            continue
         share = (1.0 - m.momentum) ** n
         if share > MAX_SHARE and (worst is None or share > worst[1]):
             worst = (n, share)
