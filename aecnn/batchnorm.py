@@ -36,3 +36,12 @@ def stale_batchnorm(model: nn.Module) -> tuple[int, float] | None:
         if share > MAX_SHARE and (worst is None or share > worst[1]):
             worst = (n, share)
     return worst
+
+
+def stale_warning(stale: tuple[int, float]) -> str:
+    """The warning for :func:`stale_batchnorm`'s ``(batches, share)``: what it means and what to do."""
+    n, share = stale
+    return (f"BatchNorm's running statistics rest on {n} training batch{'' if n == 1 else 'es'} ({100 * share:.1f}% "
+            "of their starting values, mean 0 and variance 1, remain), and eval mode (validation, reconstruct, "
+            "embed) normalises with them: the model's outputs can be far worse than its training loss says. "
+            "Train for more steps (a few hundred batches), or use --norm group")

@@ -105,7 +105,7 @@ def add_checkpoint_arguments(p: argparse.ArgumentParser, positional: bool = True
 
 def load_model_from_args(args: argparse.Namespace):
     """The model of ``args.checkpoint`` on ``args.device``, in eval mode."""
-    from aecnn.batchnorm import stale_batchnorm
+    from aecnn.batchnorm import stale_batchnorm, stale_warning
     from aecnn.checkpoint import load_model
     from aecnn.devices import resolve_device
 
@@ -115,9 +115,5 @@ def load_model_from_args(args: argparse.Namespace):
                        input_size=tuple(size) if size else None)
     stale = stale_batchnorm(model)
     if stale is not None:
-        logging.getLogger("aecnn.cli").warning(
-            "%s: its BatchNorm running statistics rest on %d training batch%s (%.1f%% of their starting values "
-            "remain), and eval mode normalises with them: its outputs can be far worse than its training loss "
-            "said. Train longer (a few hundred batches) or with --norm group.", args.checkpoint, stale[0],
-            "" if stale[0] == 1 else "es", 100 * stale[1])
+        logging.getLogger("aecnn.cli").warning("%s: %s.", args.checkpoint, stale_warning(stale))
     return model

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from aecnn.batchnorm import stale_batchnorm
+from aecnn.batchnorm import stale_batchnorm, stale_warning
 from aecnn.data.dataset import load_split
 from aecnn.loss_spikes import Spike, SpikeWatch
 from aecnn.models import AutoEncoder_CNNV3, preset_config
@@ -440,13 +440,8 @@ class Trainer(EpochEndMixin, TrainStateMixin):
         model = self.eval_model
         stale = stale_batchnorm(model)
         if stale is not None:
-            n, share = stale
-            logger.warning(
-                "BatchNorm's running statistics rest on %s: %.1f%% of their starting values (mean 0, variance 1) "
-                "remain, and validation, `aecnn reconstruct` and `aecnn embed` normalise with them, so this model's "
-                "reconstructions can be far worse than its training loss says%s. Train for more steps (a few "
-                "hundred batches), or use --norm group.", f"{n} training batch{'' if n == 1 else 'es'}",
-                100 * share, "" if self.val_loader is not None else " (there was no validation set to show it)")
+            logger.warning("%s%s.", stale_warning(stale),
+                           "" if self.val_loader is not None else " (there was no validation set to show it)")
         pick = sorted({0, len(self.preview) // 2})  # two frames far apart (often two sequences)
         x = self._to_device(self.preview[pick])
         try:

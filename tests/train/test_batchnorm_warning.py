@@ -36,10 +36,14 @@ def test_a_short_run_warns_and_a_group_norm_run_does_not(frames_dir, tmp_path, c
     with caplog.at_level(logging.WARNING, logger="aecnn"):
         assert main([*common, "--out", str(tmp_path / "bn")]) == 0
     warned = [r.getMessage() for r in caplog.records if "BatchNorm's running statistics" in r.getMessage()]
-    assert len(warned) == 1 and "--norm group" in warned[0]
+    assert len(warned) == 1 and "--norm group" in warned[0] and "no validation set" not in warned[0]
     ckpt = torch.load(tmp_path / "bn" / "best.ckpt", weights_only=True)
     n = min(int(v) for k, v in ckpt["model"].items() if k.endswith("num_batches_tracked"))
     assert f"rest on {n} training batch" in warned[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="aecnn"):
+        assert main([*common, "--out", str(tmp_path / "noval"), "--val-fraction", "0"]) == 0
+    assert [r for r in caplog.records if "(there was no validation set to show it)." in r.getMessage()]
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="aecnn"):
         assert main([*common, "--out", str(tmp_path / "gn"), "--norm", "group"]) == 0
@@ -63,8 +67,8 @@ def test_reconstruct_and_embed_warn_on_a_checkpoint_with_stale_statistics(frames
             caplog.clear()
             with caplog.at_level(logging.WARNING, logger="aecnn"):
                 assert main([*cmd, "--device", "cpu", "--no-progress"]) == 0
-            warned = [r.getMessage() for r in caplog.records if "BatchNorm running statistics" in r.getMessage()]
+            warned = [r.getMessage() for r in caplog.records if "BatchNorm's running statistics" in r.getMessage()]
             assert len(warned) == expect, (cmd, warned)
             if expect:
-                assert warned[0].startswith(f"{ckpt}: its BatchNorm running statistics rest on 5 training batches")
+                assert warned[0].startswith(f"{ckpt}: BatchNorm's running statistics rest on 5 training batches")
     capsys.readouterr()
