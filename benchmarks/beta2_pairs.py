@@ -8,7 +8,8 @@ arm has fewer spikes **and** its mean validation PSNR is not lower than the 0.99
 A training cut by the deadline does not complete its pair.
 
     PYTHONPATH=$PWD python3 benchmarks/beta2_pairs.py benchmarks/quality_results/2026-12-06-fifteenth \\
-        --out benchmarks/quality_results/2026-12-06-fifteenth/beta2_pairs.md
+        --out benchmarks/quality_results/2026-12-06-fifteenth/beta2_pairs.md \\
+        --figure benchmarks/quality_results/2026-12-06-fifteenth/beta2_loss_curves.png
 """
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ def trainings(root: Path) -> dict[tuple[int, float], dict]:
             spike = find_spike(r.get("loss_curve") or [], FACTOR)
             found[key] = {"file": str(path), "status": r["status"], "psnr": (r.get("metrics") or {}).get("psnr"),
                           "images": r["images_seen"],
-                          "spike": spike.ratio if spike else 0.0, "spike_at": spike.at if spike else None}
+                          "spike": spike.ratio if spike else 0.0, "spike_at": spike.at if spike else None,
+                          "curve": r.get("loss_curve") or []}
     return found
 
 
@@ -85,12 +87,45 @@ def report(found: dict) -> str:
     return "\n".join([*lines, "", f"**Rule:** {verdict}.", ""])
 
 
+def figure(found: dict, path: Path) -> Path:
+    """The complete pairs' loss curves, one panel per seed: 0.999 and 0.99 on a log scale, spikes marked."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pairs, _ = decide(found)
+    if not pairs:
+        raise SystemExit("no complete pair to draw")
+    fig, axes = plt.subplots(1, len(pairs), figsize=(4.2 * len(pairs), 3.4), sharey=True, squeeze=False)
+    for ax, seed in zip(axes[0], pairs):
+        for b2, color in zip(ARMS, ("0.45", "C0")):
+            r = found[(seed, b2)]
+            x, y = zip(*r["curve"])
+            ax.plot(x, y, color=color, lw=1.2, label=f"beta2 {b2:g}: {r['psnr']:.2f} dB")
+            if r["spike_at"] is not None:
+                at = min(range(len(x)), key=lambda i: abs(x[i] - r["spike_at"]))
+                ax.plot(x[at], y[at], "v", color="C3", ms=7, label=f"{r['spike']:.0f}× spike")
+        ax.set_yscale("log")
+        ax.set_title(f"training seed {seed}")
+        ax.set_xlabel("images seen")
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("training MSE (segment mean)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("root", type=Path, help="folder holding the calls' results.json files")
     p.add_argument("--out", type=Path, help="also write the table here (markdown)")
+    p.add_argument("--figure", type=Path, help="also draw the complete pairs' loss curves here (PNG)")
     args = p.parse_args(argv)
-    return print_report(report(trainings(args.root)), args.out)
+    found = trainings(args.root)
+    if args.figure:
+        figure(found, args.figure)
+    return print_report(report(found), args.out)
 
 
 if __name__ == "__main__":

@@ -459,6 +459,8 @@ def test_beta2_pairs_applies_the_preregistered_rule(tmp_path):
     assert pairs == [51, 52, 54] and "2 at 0.999, 0 at 0.99 (fewer)" in verdict
     assert "0.99 − 0.999 = -0.07, within" in verdict and verdict.endswith("becomes 0.99")
     assert "| 53 | 0.99 | cut |" in mod.report(mod.trainings(tmp_path))
+    fig = mod.figure(mod.trainings(tmp_path), tmp_path / "curves.png")  # one panel per complete pair
+    assert fig.stat().st_size > 0 and fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     write("b55", 55, 0.99, 40.0, spiky)  # not one of the plan's seeds: left out
     write("a55", 55, 0.999, 42.0, flat)
     assert mod.decide(mod.trainings(tmp_path))[0] == [51, 52, 54]
