@@ -58,7 +58,7 @@ class EmbedSummary:
 
     def line(self) -> str:
         rate = self.n_frames / max(self.seconds, 1e-9)
-        skipped = f", {len(self.skipped)} unreadable frames skipped" if self.skipped else ""
+        skipped = f", {plural(len(self.skipped), 'unreadable frame')} skipped" if self.skipped else ""
         return (f"wrote {self.n_frames} latents of size {self.latent_size} from {plural(self.n_sequences, 'sequence')} to "
                 f"{self.path} ({self.seconds:.1f} s, {rate:.0f} frames/s{skipped})")
 

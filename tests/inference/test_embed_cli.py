@@ -60,7 +60,7 @@ def test_embed_skips_unreadable_frame_and_strict_fails(ckpt, frames_dir, tmp_pat
     (data / "seq_b" / "frame_5.png").write_bytes(b"not a png")
     out = tmp_path / "lat.npz"
     assert main(["embed", str(ckpt), str(data), "--out", str(out), "--workers", "0", "--no-progress"]) == 0
-    assert "1 unreadable frames skipped" in capsys.readouterr().out
+    assert "1 unreadable frame skipped" in capsys.readouterr().out
     emb = load_embeddings(out)
     assert len(emb) == 6 and emb.frame_index.tolist() == [0, 1, 2, 0, 1, 3]  # gap kept visible
     assert main(["embed", str(ckpt), str(data), "--out", str(tmp_path / "s.npz"), "--workers", "0",
