@@ -168,7 +168,14 @@ def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu"
         FileNotFoundError, ValueError: missing file, unreadable file, or weights that do not
             fit the architecture (the message says which flags to pass).
     """
-    ckpt = load_checkpoint(path, map_location)
+    return model_from_checkpoint(load_checkpoint(path, map_location), path, map_location, preset=preset,
+                                 latent_size=latent_size, input_size=input_size, eval_mode=eval_mode)
+
+
+def model_from_checkpoint(ckpt: dict[str, Any], path: str | os.PathLike, map_location: str | torch.device = "cpu",
+                          *, preset: str | None = None, latent_size: int | None = None,
+                          input_size: tuple[int, int] | None = None, eval_mode: bool = True) -> AutoEncoder_CNNV3:
+    """:func:`load_model` for a checkpoint dict already read by :func:`load_checkpoint` from ``path``."""
     if "model_config" in ckpt:
         given = [n for n, v in (("preset", preset), ("latent_size", latent_size), ("input_size", input_size))
                  if v is not None]

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "embed": ("aecnn.cli.embed", "write latents of every frame, in frame order"),
     "track": ("aecnn.cli.track", "write where the drop is in every frame (for fit-sequence)"),
     "visualize": ("aecnn.cli.visualize", "attention matrix and saliency figure"),
+    "recalibrate-bn": ("aecnn.cli.recalibrate_bn", "recompute BatchNorm statistics of a checkpoint from frames"),
     "export-onnx": ("aecnn.cli.export_onnx", "export encoder/decoder to ONNX and check them"),
     "fit-sequence": ("aecnn.cli.fit_sequence", "fit an LSTM on latent sequences"),
     "bench": ("aecnn.cli.bench", "GPU/CPU throughput and memory benchmark"),

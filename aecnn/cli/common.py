@@ -103,17 +103,19 @@ def add_checkpoint_arguments(p: argparse.ArgumentParser, positional: bool = True
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
 
 
-def load_model_from_args(args: argparse.Namespace):
-    """The model of ``args.checkpoint`` on ``args.device``, in eval mode."""
-    from aecnn.batchnorm import stale_batchnorm, stale_warning
-    from aecnn.checkpoint import load_model
+def load_model_from_args(args: argparse.Namespace, warn_stale: bool = True):
+    """The model of ``args.checkpoint`` on ``args.device``, in eval mode; with a warning when its BatchNorm
+    statistics are stale (:mod:`aecnn.batchnorm`), unless ``aecnn recalibrate-bn`` wrote it."""
+    from aecnn.batchnorm import RECALIBRATED, stale_batchnorm, stale_warning
+    from aecnn.checkpoint import load_checkpoint, model_from_checkpoint
     from aecnn.devices import resolve_device
 
     device = resolve_device(args.device)
     size = getattr(args, "model_input_size", None)
-    model = load_model(args.checkpoint, map_location=device, preset=args.preset, latent_size=args.latent_size,
-                       input_size=tuple(size) if size else None)
-    stale = stale_batchnorm(model)
+    ckpt = load_checkpoint(args.checkpoint, map_location=device)
+    model = model_from_checkpoint(ckpt, args.checkpoint, map_location=device, preset=args.preset,
+                                  latent_size=args.latent_size, input_size=tuple(size) if size else None)
+    stale = stale_batchnorm(model) if warn_stale and RECALIBRATED not in ckpt else None
     if stale is not None:
         logging.getLogger("aecnn.cli").warning("%s: %s.", args.checkpoint, stale_warning(stale))
     return model
