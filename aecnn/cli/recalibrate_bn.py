@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out).expanduser()
     if out.exists() or out.is_symlink():
         raise CLIError(f"--out {out} exists: give a new file name (the command never overwrites a checkpoint)")
-    check_writable_dir(out.parent if str(out.parent) else ".")
+    check_writable_dir(out.parent)
     paths = expand_inputs(args.inputs)
     if args.max_images is not None and len(paths) > args.max_images:
         step = len(paths) / args.max_images
