@@ -58,6 +58,7 @@ def trainings(root: Path, factor: float) -> list[dict]:
                      f"{' b' + str(over['blocks_per_stage']) if 'blocks_per_stage' in over else ''}"
                      f" N={r['images_seen']:,}{' (cut)' if r['status'] == 'cut' else ''}"
                      f" lr={cfg.get('lr')} beta2={cfg.get('beta2', 0.999)}"
+                     f"{' recipe ' + cfg['recipe'] if cfg.get('recipe', 'bench') != 'bench' else ''}"
                      f"{' generator ' + gen if (gen := _generator(cfg)) else ''}")
             rows.append({"file": str(path.relative_to(root.parent)), "group": group, "seed": cfg.get("train_seed"),
                          "psnr": psnr, "spike": spike.ratio if spike else 0.0})

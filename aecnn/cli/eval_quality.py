@@ -60,6 +60,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=positive, help="peak learning rate (default 1e-3, as aecnn train)")
     p.add_argument("--beta2", type=fraction, help="AdamW's second-moment decay (default 0.99, as aecnn train; "
                    "every benchmark run before 2026-12-06 used torch's 0.999: give --beta2 0.999 to repeat one)")
+    p.add_argument("--recipe", choices=("bench", "train"), help="optimiser and schedule: the benchmark's own "
+                   "(default: weight decay on every parameter, 3 %% warm-up, cosine to 0, gradient clipping at 1) or "
+                   "aecnn train's (weight decay on weights only, one-epoch warm-up, 1 %% floor, no clipping)")
     p.add_argument("--train-seed", type=int, help="seed of every network's initialisation and batch order "
                    "(default 0); the data stay the same, so runs with other seeds measure training noise")
     p.add_argument("--seq-workers", type=at_least(0), help="processes for the sequence-stage fits (default 8; 0 inline)")
@@ -103,7 +106,7 @@ def _config(args: argparse.Namespace):
         "deadline_s": args.deadline, "preset": args.preset, "kinds": tuple(args.kinds) if args.kinds else None,
         "methods": tuple(args.methods) if args.methods else None, "train_sequences": args.train_sequences,
         "val_sequences": args.val_sequences, "batch_size": args.batch_size, "lr": args.lr, "beta2": args.beta2,
-        "seq_workers": args.seq_workers,
+        "recipe": args.recipe, "seq_workers": args.seq_workers,
         "train_seed": args.train_seed, "models_dir": args.save_models, "state_dir": args.train_state,
         "synth_overrides": tuple(args.synth) if args.synth else None,
         "seconds_methods": tuple(args.seconds_methods) if args.seconds_methods is not None else None}

@@ -293,6 +293,8 @@ class Benchmark:
             recipe = {"batch": c.batch_size, "lr": c.lr, "beta2": c.beta2, "seed": c.train_seed,
                       "images": strip_images(c, c.images_seen) if run.kind == "strip" else c.images_seen,
                       "device": self.device.type}
+            if c.recipe != "bench":
+                recipe["recipe"] = c.recipe
             try:
                 check_recipe(state, recipe)
             except ValueError as exc:
@@ -332,7 +334,8 @@ class Benchmark:
             # A training that would outlive the deadline stops there and is scored as "cut" (never lost).
             stop_after = None if c.deadline_s is None else max(0.0, c.deadline_s - SCORE_MARGIN_S - self.elapsed())
             st = train(model, self.train[run.kind], batch=c.batch_size, lr=c.lr, seed=c.train_seed,
-                       beta2=c.beta2, warmup_steps=c.warmup_steps, stop_after=stop_after, resume=resume, **budget)
+                       beta2=c.beta2, recipe=c.recipe, warmup_steps=c.warmup_steps, stop_after=stop_after,
+                       resume=resume, **budget)
             run.images_seen, run.train_seconds, run.train_ips, run.final_loss, run.loss_curve = (
                 st.images_seen, st.seconds, st.images_per_s, st.final_loss, st.loss_curve)
             if st.state is not None and c.state_dir and run.budget == "images":  # first, before scoring can fail

@@ -3,6 +3,9 @@
 Every network gets the same loop: frames kept on the device as uint8, a fresh permutation
 per epoch, batches scaled to [0, 1], MSE loss, AdamW with linear warm-up and cosine decay to
 zero over the budget, gradient clipping at 1, and on CUDA bf16 autocast and channels_last.
+``recipe="train"`` swaps the optimiser and schedule for ``aecnn train``'s own (its
+``build_optimizer`` and ``LRSchedule`` with ``TrainConfig``'s defaults: weight decay on weights
+only, a one-epoch warm-up, a cosine floor at 1 % of the peak, no clipping).
 The budget is either a number of images seen or a number of seconds of training (measured
 after a short warm-up whose updates are thrown away, so cuDNN autotuning is not counted).
 A training stopped before its budget hands back its whole state (:attr:`TrainStats.state`), from
@@ -26,9 +29,12 @@ from torch import nn
 
 from aecnn.loss_spikes import FACTOR, find_spike
 from aecnn.quality.metrics import band_psnr, psnr, ssim
+from aecnn.train.config import TrainConfig
+from aecnn.train.optim import LRSchedule, build_optimizer
 
 log = logging.getLogger(__name__)
 WARMUP_FRACTION = 0.03
+RECIPES = ("bench", "train")  # the benchmark's own optimiser and schedule, or aecnn train's
 CURVE_POINTS = 100  # loss-curve segments over an images budget (seconds budgets: one per CURVE_STEPS steps)
 CURVE_STEPS = 50
 
@@ -102,9 +108,29 @@ class _Batches:
         return x.contiguous(memory_format=torch.channels_last)
 
 
-def _optimizer(model: nn.Module, lr: float, device: torch.device, beta2: float = 0.999) -> torch.optim.Optimizer:
+def _optimizer(model: nn.Module, lr: float, device: torch.device, beta2: float = 0.999,
+               recipe: str = "bench") -> torch.optim.Optimizer:
+    if recipe == "train":
+        return build_optimizer(model, lr, TrainConfig.weight_decay, device, beta2=beta2)
     return torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, beta2), weight_decay=1e-4,
                              fused=device.type == "cuda")
+
+
+def _train_lr(lr: float, n_frames: int, batch: int, total_steps: int | None) -> Callable[[int, float], float]:
+    """``aecnn train``'s learning rate as a function of ``(step, progress)``: its ``LRSchedule`` over an
+    images budget (one epoch of ``n_frames`` warms up); over a seconds budget, whose steps are not known
+    beforehand, the same warm-up in steps and the cosine to the same floor over the progress in time."""
+    warmup = math.ceil(TrainConfig.warmup_epochs * math.ceil(n_frames / batch))
+    if total_steps is not None:
+        sched = LRSchedule("cosine", lr, warmup, total_steps, min_lr_ratio=TrainConfig.min_lr_ratio)
+        return lambda step, progress: sched.lr(step)
+    floor = TrainConfig.min_lr_ratio
+
+    def by_time(step: int, progress: float) -> float:
+        if step < warmup:
+            return lr * (step + 1) / warmup
+        return lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(max(progress, 0.0), 1.0))))
+    return by_time
 
 
 STATE_FORMAT = "aecnn.quality.train_state/1"
@@ -125,15 +151,17 @@ def check_recipe(saved: dict, now: dict) -> None:
     if saved.get("format") != STATE_FORMAT:
         raise ValueError(f"not a benchmark training state (format {saved.get('format')!r}, expected {STATE_FORMAT!r})")
     recipe = saved.get("recipe") or {}
-    diff = [f"{k}: saved {recipe.get(k)!r}, now {v!r}" for k, v in now.items() if recipe.get(k) != v]
+    diff = [f"{k}: saved {recipe.get(k)!r}, now {v!r}" for k, v in now.items() if k != "recipe" and recipe.get(k) != v]
+    if recipe.get("recipe", "bench") != now.get("recipe", "bench"):  # absent: the loop's own (older states)
+        diff.append(f"recipe: saved {recipe.get('recipe', 'bench')!r}, now {now.get('recipe', 'bench')!r}")
     if diff:
         raise ValueError("the saved training state is of another training (" + "; ".join(diff) + ")")
 
 
 def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, seconds: float | None = None,
           batch: int = 64, lr: float = 2e-3, seed: int = 0, warmup_steps: int = 3, beta2: float = 0.999,
-          stop_after: float | None = None, stop_after_images: int | None = None, resume: dict | None = None,
-          log_every: float = 60.0) -> TrainStats:
+          recipe: str = "bench", stop_after: float | None = None, stop_after_images: int | None = None,
+          resume: dict | None = None, log_every: float = 60.0) -> TrainStats:
     """Train ``model`` in place on ``frames`` ``(N, H, W)`` uint8 (on the training device) for
     ``images`` images or ``seconds`` seconds (exactly one of them).
 
@@ -141,7 +169,8 @@ def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, 
     learned, with ``TrainStats.stopped`` set: a deadline for runs that must not outlive their
     caller. Progress is logged every ``log_every`` seconds, so a log shows how far a training got.
     ``beta2``: AdamW's second-moment decay (torch's default 0.999; a shorter memory, e.g. 0.95 as in
-    nanoGPT, is a common remedy for loss spikes).
+    nanoGPT, is a common remedy for loss spikes). ``recipe``: ``"bench"`` (the module's loop) or
+    ``"train"`` (``aecnn train``'s optimiser and schedule; see the module docstring).
 
     A stopped training's :attr:`TrainStats.state` continues with ``resume=state`` (same ``frames``,
     budget, batch, lr, beta2 and seed; the model built as before): weights, optimizer, lr schedule,
@@ -158,15 +187,19 @@ def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, 
         raise ValueError("give exactly one of images= or seconds=")
     if (images is not None and images < 1) or (seconds is not None and seconds <= 0):
         raise ValueError(f"the budget must be positive, got images={images}, seconds={seconds}")
+    if recipe not in RECIPES:
+        raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
     device = frames.device
     batch = min(batch, frames.shape[0])
     model.to(device, memory_format=torch.channels_last).train()
     gen = torch.Generator(device=device).manual_seed(seed)
     batches = _Batches(frames, batch, gen)
-    recipe = {"images": images, "seconds": seconds, "batch": batch, "lr": lr, "beta2": beta2, "seed": seed,
+    recipe_info = {"images": images, "seconds": seconds, "batch": batch, "lr": lr, "beta2": beta2, "seed": seed,
               "frames": list(frames.shape), "device": device.type}
+    if recipe != "bench":  # states saved before the option existed stay valid
+        recipe_info["recipe"] = recipe
     if resume is not None:
-        check_recipe(resume, recipe)
+        check_recipe(resume, recipe_info)
 
     def step(opt: torch.optim.Optimizer, x: torch.Tensor) -> torch.Tensor:
         with _autocast(device):
@@ -174,7 +207,8 @@ def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, 
         loss = F.mse_loss(out.float(), x)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        if recipe == "bench":  # aecnn train clips only when asked (--clip-grad)
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         return loss.detach()
 
@@ -185,8 +219,10 @@ def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, 
             step(opt, batches.next())
         model.load_state_dict(state)
         batches.perm = None
-    opt = _optimizer(model, lr, device, beta2)
+    opt = _optimizer(model, lr, device, beta2, recipe)
     total_steps = math.ceil(images / batch) if images is not None else None
+    lr_at = (_train_lr(lr, frames.shape[0], batch, total_steps) if recipe == "train"
+             else lambda step, progress: lr * _lr_factor(progress))
     every = math.ceil(total_steps / CURVE_POINTS) if total_steps else CURVE_STEPS
     losses: list[torch.Tensor] = []
     curve_sums: list[torch.Tensor] = []
@@ -232,7 +268,7 @@ def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, 
                      f" of {images:,}" if images is not None else "", before + now,
                      (n_steps * batch - resumed_at) / max(now, 1e-9))
         for g in opt.param_groups:
-            g["lr"] = lr * _lr_factor(progress)
+            g["lr"] = lr_at(n_steps, progress)
         loss = step(opt, batches.next())
         losses.append(loss)
         n_steps += 1
@@ -248,7 +284,7 @@ def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, 
     state = None
     if stopped:  # the open segment stays open, so a resumed curve has the uninterrupted one's segments
         closed = torch.stack(curve_sums).float().cpu().tolist() if curve_sums else []
-        state = {"format": STATE_FORMAT, "recipe": recipe, "model": _to_cpu(model.state_dict()),
+        state = {"format": STATE_FORMAT, "recipe": recipe_info, "model": _to_cpu(model.state_dict()),
                  "optimizer": _to_cpu(opt.state_dict()), "generator": gen.get_state(), "rng": torch.get_rng_state(),
                  "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
                  "perm": _to_cpu(batches.perm) if batches.perm is not None else torch.empty(0, dtype=torch.long),

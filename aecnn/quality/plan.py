@@ -46,6 +46,9 @@ class BenchConfig:
     # (QUALITY.md: seeds 51-53, no >=10x loss spike against two at 0.999, +1.4 dB); every benchmark run
     # before 2026-12-06 used torch's 0.999 (`--beta2 0.999` repeats them)
     beta2: float = 0.99
+    # "bench": the loop's own optimiser and schedule (every row so far); "train": aecnn train's
+    # (weight decay on weights only, one-epoch warm-up, 1 % cosine floor, no clipping; QUALITY.md)
+    recipe: str = "bench"
     train_sequences: int = 192
     val_sequences: int = 64
     frames_per_sequence: int = 32
@@ -65,6 +68,8 @@ class BenchConfig:
     min_images: int = 0
 
     def __post_init__(self) -> None:
+        if self.recipe not in ("bench", "train"):
+            raise ValueError(f"recipe must be 'bench' or 'train', got {self.recipe!r}")
         bad = [m for m in (*self.methods, *self.seconds_methods, *self.all_latent_methods) if m not in METHODS]
         if bad:
             raise ValueError(f"unknown method(s) {bad}; valid: {', '.join(METHODS)}")

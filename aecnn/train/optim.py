@@ -21,15 +21,16 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 logger = logging.getLogger(__name__)
 
 
-def build_optimizer(model: nn.Module, lr: float, weight_decay: float, device: torch.device) -> torch.optim.Optimizer:
-    """AdamW; fused on CUDA. Norm weights and biases get no weight decay."""
+def build_optimizer(model: nn.Module, lr: float, weight_decay: float, device: torch.device,
+                    beta2: float = 0.99) -> torch.optim.Optimizer:
+    """AdamW, betas (0.9, ``beta2``); fused on CUDA. Norm weights and biases get no weight decay."""
     decay, no_decay = [], []
     for p in model.parameters():
         if p.requires_grad:
             (decay if p.ndim >= 2 else no_decay).append(p)
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     fused = device.type == "cuda"
-    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.99), fused=fused)
+    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, beta2), fused=fused)
 
 
 class LRSchedule:
