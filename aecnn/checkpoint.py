@@ -127,18 +127,26 @@ def _load_safetensors(path: Path, map_location: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"model": clean_state_dict(state)}
     if "model_config" in meta:
         out.update(format=FORMAT, model_config=json.loads(meta["model_config"]), version=meta.get("version"))
+        for k, v in meta.items():  # entries save_safetensors(**extra) wrote, JSON-encoded
+            if k not in out:
+                try:
+                    out[k] = json.loads(v)
+                except ValueError:
+                    out[k] = v
     return out
 
 
-def save_safetensors(path: str | os.PathLike, model: nn.Module) -> Path:
-    """Weights as safetensors with the model config in the metadata (diffusers-style)."""
+def save_safetensors(path: str | os.PathLike, model: nn.Module, **extra: Any) -> Path:
+    """Weights as safetensors with the model config (and ``extra`` entries, as JSON) in the metadata
+    (diffusers-style)."""
     from safetensors.torch import save_file
 
     from aecnn import __version__
 
     base = unwrap(model)
     state = {k: v.detach().contiguous() for k, v in clean_state_dict(base.state_dict()).items()}
-    meta = {"model_config": json.dumps(base.get_config()), "version": __version__}
+    meta = {"model_config": json.dumps(base.get_config()), "version": __version__,
+            **{k: json.dumps(v) for k, v in extra.items()}}
     return atomic_write(path, lambda tmp: save_file(state, tmp, metadata=meta))
 
 

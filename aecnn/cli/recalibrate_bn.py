@@ -18,7 +18,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_checkpoint_arguments(p)
     p.add_argument("inputs", nargs="+", metavar="FRAMES",
                    help="image files, folders (recursive) or glob patterns: frames like those the model will see")
-    p.add_argument("--out", "-o", required=True, help="checkpoint to write (must not exist yet)")
+    p.add_argument("--out", "-o", required=True, help="checkpoint to write (must not exist yet; .safetensors "
+                   "writes that format, anything else an aecnn checkpoint)")
     p.add_argument("--batch-size", type=at_least(1), default=16, help="images per forward pass (default 16)")
     p.add_argument("--max-images", type=at_least(1), default=None, help="use at most this many frames, spread "
                    "evenly over the inputs (default: all)")
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from aecnn.batchnorm import RECALIBRATED, recalibrate
-    from aecnn.checkpoint import save_checkpoint
+    from aecnn.checkpoint import save_checkpoint, save_safetensors
     from aecnn.cli.common import load_model_from_args
     from aecnn.inference.reconstruct import _batches, check_writable_dir, expand_inputs
 
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
     info = {"images": n_images, "batches": n_batches, "batch_size": args.batch_size,
             "source": str(Path(args.checkpoint).expanduser())}
-    save_checkpoint(out, model, **{RECALIBRATED: info})
+    (save_safetensors if out.suffix == ".safetensors" else save_checkpoint)(out, model, **{RECALIBRATED: info})
     note = f"; {len(skipped)} unreadable frame{'' if len(skipped) == 1 else 's'} skipped" if skipped else ""
     print(f"BatchNorm statistics recomputed over {n_images} frame{'' if n_images == 1 else 's'} "
           f"({n_batches} batch{'' if n_batches == 1 else 'es'}){note}: wrote {out}")

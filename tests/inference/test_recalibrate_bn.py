@@ -59,10 +59,12 @@ def _stale_checkpoint(path):
     return save_checkpoint(path, model)
 
 
-def test_the_command_writes_a_checkpoint_that_reconstructs_as_train_mode_does(frames_dir, tmp_path, caplog, capsys):
+@pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
+def test_the_command_writes_a_checkpoint_that_reconstructs_as_train_mode_does(frames_dir, tmp_path, caplog, capsys,
+                                                                              suffix):
     src = _stale_checkpoint(tmp_path / "short.pt")
     before = src.read_bytes()
-    out = tmp_path / "recal.pt"
+    out = tmp_path / f"recal{suffix}"
     with caplog.at_level(logging.WARNING, logger="aecnn"):
         assert main(["recalibrate-bn", str(src), str(frames_dir), "--out", str(out), "--batch-size", "6",
                      "--device", "cpu", "--no-progress"]) == 0
