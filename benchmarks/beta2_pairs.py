@@ -16,20 +16,43 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from aecnn.loss_spikes import FACTOR, find_spike
 from aecnn.quality.report import print_report, saved_results
 
-ARMS = (0.999, 0.99)
-SEEDS = (51, 52, 53, 54)  # the plan's training seeds; no other seed counts
 MIN_PAIRS = 3
 MAX_LOSS_DB = 0.1
 
 
-def trainings(root: Path) -> dict[tuple[int, float], dict]:
-    """(seed, beta2) -> the small spatial-512 crop training (preset layout, lr 1e-3, 391,168 images, seeds
-    51-54) of that seed and beta2; of a seed trained twice, the completed training."""
+@dataclass(frozen=True)
+class PairedTest:
+    """A pre-registered test of two arms (old, new) trained with the same seeds: small, spatial 512,
+    391,168 crops, lr 1e-3. The new arm is adopted if, over the complete pairs (at least
+    :data:`MIN_PAIRS`), its spikes are fewer (``fewer_spikes``) or no more (otherwise) than the old arm's
+    and its mean validation PSNR is not lower by more than :data:`MAX_LOSS_DB`. ``recipe_pairs.py``
+    tests the benchmark's recipe with it."""
+
+    name: str  # what the arms vary, as the tables write it ("beta2")
+    arms: tuple  # (old, new)
+    seeds: tuple[int, ...]  # the plan's training seeds; no other seed counts
+    arm_of: Callable[[dict], object]  # a results.json config -> its arm
+    fewer_spikes: bool
+    also: Callable[[dict], bool] = lambda cfg: True  # further settings the plan fixed
+
+    def label(self, arm) -> str:
+        return f"{arm:g}" if isinstance(arm, float) else str(arm)
+
+
+BETA2 = PairedTest("beta2", (0.999, 0.99), (51, 52, 53, 54), lambda cfg: cfg.get("beta2", 0.999), fewer_spikes=True)
+ARMS, SEEDS = BETA2.arms, BETA2.seeds
+
+
+def trainings(root: Path, test: PairedTest = BETA2) -> dict[tuple[int, object], dict]:
+    """(seed, arm) -> the small spatial-512 crop training (preset layout, lr 1e-3, 391,168 images, the
+    test's seeds) of that seed and arm; of a seed trained twice, the completed training."""
     found = {}
     for path, res in saved_results(root):
         cfg = res["meta"]["config"]
@@ -39,12 +62,14 @@ def trainings(root: Path) -> dict[tuple[int, float], dict]:
             if (cfg["preset"], cfg["lr"], cfg.get("model_overrides") or [], cfg["images_seen"]) != (
                     "small", 1e-3, [], 391_168):
                 continue  # not the planned settings
-            key = (cfg["train_seed"], cfg.get("beta2", 0.999))
-            if key[0] not in SEEDS:
+            if not test.also(cfg):
+                continue
+            key = (cfg["train_seed"], test.arm_of(cfg))
+            if key[0] not in test.seeds or key[1] not in test.arms:
                 continue
             if key in found:  # a cut training re-run: the completed one counts; two completed ones: ambiguous
                 if found[key]["status"] == "ok" and r["status"] == "ok":
-                    raise SystemExit(f"two completed trainings of seed {key[0]} at beta2 {key[1]}: "
+                    raise SystemExit(f"two completed trainings of seed {key[0]} at {test.name} {test.label(key[1])}: "
                                      f"{found[key]['file']} and {path}")
                 if r["status"] != "ok":
                     continue
@@ -56,52 +81,58 @@ def trainings(root: Path) -> dict[tuple[int, float], dict]:
     return found
 
 
-def decide(found: dict) -> tuple[list[int], str]:
+def decide(found: dict, test: PairedTest = BETA2) -> tuple[list[int], str]:
     """The complete pairs' seeds and the rule's verdict, in words."""
+    old, new = test.arms
+    o, n, what = test.label(old), test.label(new), test.name
     seeds = sorted({s for s, _ in found})
-    pairs = [s for s in seeds if all(found.get((s, b), {}).get("status") == "ok" for b in ARMS)]
+    pairs = [s for s in seeds if all(found.get((s, b), {}).get("status") == "ok" for b in test.arms)]
     if len(pairs) < MIN_PAIRS:
-        return pairs, f"only {len(pairs)} complete pair(s), the rule needs {MIN_PAIRS}: no decision, beta2 stays 0.999"
-    spikes = {b: sum(found[(s, b)]["spike"] > 0 for s in pairs) for b in ARMS}
-    mean = {b: statistics.mean(found[(s, b)]["psnr"] for s in pairs) for b in ARMS}
-    fewer = spikes[0.99] < spikes[0.999]
-    close = mean[0.99] >= mean[0.999] - MAX_LOSS_DB
-    verdict = "the benchmark's default beta2 becomes 0.99" if fewer and close else "the benchmark stays at 0.999"
-    return pairs, (f"{len(pairs)} complete pairs; spikes (≥ {FACTOR:g}×): {spikes[0.999]} at 0.999, {spikes[0.99]} at "
-                   f"0.99 ({'fewer' if fewer else 'not fewer'}); mean val PSNR {mean[0.999]:.2f} vs {mean[0.99]:.2f} dB "
-                   f"(0.99 − 0.999 = {mean[0.99] - mean[0.999]:+.2f}, {'within' if close else 'beyond'} "
+        return pairs, f"only {len(pairs)} complete pair(s), the rule needs {MIN_PAIRS}: no decision, {what} stays {o}"
+    spikes = {b: sum(found[(s, b)]["spike"] > 0 for s in pairs) for b in test.arms}
+    mean = {b: statistics.mean(found[(s, b)]["psnr"] for s in pairs) for b in test.arms}
+    if test.fewer_spikes:
+        ok, words = spikes[new] < spikes[old], ("fewer", "not fewer")
+    else:
+        ok, words = spikes[new] <= spikes[old], ("no more", "more")
+    close = mean[new] >= mean[old] - MAX_LOSS_DB
+    verdict = f"the benchmark's default {what} becomes {n}" if ok and close else f"the benchmark stays at {o}"
+    return pairs, (f"{len(pairs)} complete pairs; spikes (≥ {FACTOR:g}×): {spikes[old]} at {o}, {spikes[new]} at "
+                   f"{n} ({words[0] if ok else words[1]}); mean val PSNR {mean[old]:.2f} vs {mean[new]:.2f} dB "
+                   f"({n} − {o} = {mean[new] - mean[old]:+.2f}, {'within' if close else 'beyond'} "
                    f"−{MAX_LOSS_DB} dB): {verdict}")
 
 
-def report(found: dict) -> str:
-    pairs, verdict = decide(found)
-    lines = ["# beta2 0.999 vs 0.99: small, spatial 512, 391,168 crops, lr 1e-3 (pre-registered test)", "",
-             "| seed | beta2 | status | val PSNR dB | largest spike (≥ 10×) | at images | complete pair | file |",
+def report(found: dict, test: PairedTest = BETA2) -> str:
+    pairs, verdict = decide(found, test)
+    o, n = (test.label(a) for a in test.arms)
+    lines = [f"# {test.name} {o} vs {n}: small, spatial 512, 391,168 crops, lr 1e-3 (pre-registered test)", "",
+             f"| seed | {test.name} | status | val PSNR dB | largest spike (≥ 10×) | at images | complete pair | file |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for (seed, b2), r in sorted(found.items()):
+    for (seed, arm), r in sorted(found.items()):
         spike = f"{r['spike']:.0f}×" if r["spike"] else "—"
         at = f"{r['spike_at']:,}" if r["spike_at"] is not None else "—"
         psnr = f"{r['psnr']:.2f}" if r["psnr"] is not None else "—"
-        lines.append(f"| {seed} | {b2:g} | {r['status']} | {psnr} | {spike} | {at} | "
+        lines.append(f"| {seed} | {test.label(arm)} | {r['status']} | {psnr} | {spike} | {at} | "
                      f"{'yes' if seed in pairs else 'no'} | {r['file']} |")
     return "\n".join([*lines, "", f"**Rule:** {verdict}.", ""])
 
 
-def figure(found: dict, path: Path) -> Path:
-    """The complete pairs' loss curves, one panel per seed: 0.999 and 0.99 on a log scale, spikes marked."""
+def figure(found: dict, path: Path, test: PairedTest = BETA2) -> Path:
+    """The complete pairs' loss curves, one panel per seed: both arms on a log scale, spikes marked."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    pairs, _ = decide(found)
+    pairs, _ = decide(found, test)
     if not pairs:
         raise SystemExit("no complete pair to draw")
     fig, axes = plt.subplots(1, len(pairs), figsize=(4.2 * len(pairs), 3.4), sharey=True, squeeze=False)
     for ax, seed in zip(axes[0], pairs):
-        for b2, color in zip(ARMS, ("0.45", "C0")):
-            r = found[(seed, b2)]
+        for arm, color in zip(test.arms, ("0.45", "C0")):
+            r = found[(seed, arm)]
             x, y = zip(*r["curve"])
-            ax.plot(x, y, color=color, lw=1.2, label=f"beta2 {b2:g}: {r['psnr']:.2f} dB")
+            ax.plot(x, y, color=color, lw=1.2, label=f"{test.name} {test.label(arm)}: {r['psnr']:.2f} dB")
             if r["spike_at"] is not None:
                 at = min(range(len(x)), key=lambda i: abs(x[i] - r["spike_at"]))
                 ax.plot(x[at], y[at], "v", color="C3", ms=7, label=f"{r['spike']:.0f}× spike")
@@ -116,16 +147,16 @@ def figure(found: dict, path: Path) -> Path:
     return path
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, test: PairedTest = BETA2, doc: str | None = None) -> int:
+    p = argparse.ArgumentParser(description=(doc or __doc__).splitlines()[0])
     p.add_argument("root", type=Path, help="folder holding the calls' results.json files")
     p.add_argument("--out", type=Path, help="also write the table here (markdown)")
     p.add_argument("--figure", type=Path, help="also draw the complete pairs' loss curves here (PNG)")
     args = p.parse_args(argv)
-    found = trainings(args.root)
+    found = trainings(args.root, test)
     if args.figure:
-        figure(found, args.figure)
-    return print_report(report(found), args.out)
+        figure(found, args.figure, test)
+    return print_report(report(found, test), args.out)
 
 
 if __name__ == "__main__":

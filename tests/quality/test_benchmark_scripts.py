@@ -1,6 +1,7 @@
 """The benchmark scripts that are not CLI commands (``benchmarks/quality_sweep.py``,
 ``benchmarks/r2_ceiling.py``, ``benchmarks/real_errors.py``, ``crop_motion.py``, ``seq_repeats.py``, ``reduce_auto.py``,
-``synth_gap.py``, ``seq_figure.py``, ``latent_probe.py``, ``loss_spikes.py``, ``beta2_pairs.py``, ``r2_criterion.py``) still run, on toy sizes on the CPU."""
+``synth_gap.py``, ``seq_figure.py``, ``latent_probe.py``, ``loss_spikes.py``, ``beta2_pairs.py``, ``recipe_pairs.py``,
+``r2_criterion.py``) still run, on toy sizes on the CPU."""
 from __future__ import annotations
 
 import importlib.util
@@ -470,6 +471,38 @@ def test_beta2_pairs_applies_the_preregistered_rule(tmp_path):
     write("b53again", 53, 0.99, 41.0, flat)  # two completed trainings of one seed and arm: refused, both named
     with pytest.raises(SystemExit, match="b53rerun.*b53again|b53again.*b53rerun"):
         mod.trainings(tmp_path)
+
+
+def test_recipe_pairs_applies_its_preregistered_rule(tmp_path, capsys):
+    mod = _load("recipe_pairs")
+    flat = [[i * 3911, 0.01] for i in range(1, 101)]
+    spiky = [[i * 3911, 0.01 if i != 40 else 0.5] for i in range(1, 101)]
+
+    def write(name, seed, recipe, psnr, curve, beta2=0.99, status="ok"):
+        d = tmp_path / name
+        d.mkdir()
+        run = {"kind": "crop", "method": "aecnn-spatial", "latent": 512, "budget": "images", "status": status,
+               "images_seen": 391_168, "metrics": {"psnr": psnr}, "loss_curve": curve}
+        cfg = {"preset": "small", "lr": 1e-3, "model_overrides": [], "images_seen": 391_168, "train_seed": seed,
+               "beta2": beta2, **({"recipe": recipe} if recipe else {})}
+        (d / "results.json").write_text(json.dumps({"meta": {"config": cfg}, "runs": [run]}))
+
+    for seed in (81, 82, 83):
+        write(f"b{seed}", seed, None, 43.0, flat)  # written before --recipe existed: the loop's own
+        write(f"t{seed}", seed, "train", 42.95, flat)
+    write("old", 84, "train", 40.0, spiky, beta2=0.999)  # another beta2: not the plan's settings
+    test = mod.RECIPE
+    found = mod.pairs.trainings(tmp_path, test)
+    assert sorted(found) == [(s, r) for s in (81, 82, 83) for r in ("bench", "train")]
+    seeds, verdict = mod.pairs.decide(found, test)
+    assert seeds == [81, 82, 83] and "0 at bench, 0 at train (no more)" in verdict  # a tie in spikes suffices
+    assert "train − bench = -0.05, within" in verdict and verdict.endswith("default recipe becomes train")
+    write("t84", 84, "train", 43.5, spiky)
+    write("b84", 84, "bench", 43.0, flat)
+    seeds, verdict = mod.pairs.decide(mod.pairs.trainings(tmp_path, test), test)
+    assert seeds == [81, 82, 83, 84] and "(more)" in verdict and verdict.endswith("stays at bench")
+    assert mod.main([str(tmp_path)]) == 0
+    assert "| 84 | train | ok | 43.50 | 50× |" in capsys.readouterr().out
 
 
 def test_r2_criterion_reproduces_the_recorded_verdicts_and_drops_cut_trainings(tmp_path):
