@@ -23,6 +23,7 @@ import logging
 import math
 import os
 import random
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -440,8 +441,11 @@ class Trainer(EpochEndMixin, TrainStateMixin):
         model = self.eval_model
         stale = stale_batchnorm(model)
         if stale is not None:
-            logger.warning("%s%s.", stale_warning(stale),
-                           "" if self.val_loader is not None else " (there was no validation set to show it)")
+            here = (f"; for this run: aecnn recalibrate-bn {shlex.quote(str(rd / 'best.ckpt'))} "
+                    f"{shlex.quote(str(self.cfg.data))} --out {shlex.quote(str(rd / 'best_recalibrated.ckpt'))}"
+                    if self.cfg.data and not self.cfg.synthetic else "")
+            logger.warning("%s%s%s.", stale_warning(stale),
+                           "" if self.val_loader is not None else " (there was no validation set to show it)", here)
         pick = sorted({0, len(self.preview) // 2})  # two frames far apart (often two sequences)
         x = self._to_device(self.preview[pick])
         try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 
 import pytest
 import torch
@@ -40,10 +41,15 @@ def test_a_short_run_warns_and_a_group_norm_run_does_not(frames_dir, tmp_path, c
     ckpt = torch.load(tmp_path / "bn" / "best.ckpt", weights_only=True)
     n = min(int(v) for k, v in ckpt["model"].items() if k.endswith("num_batches_tracked"))
     assert f"rest on {n} training batch" in warned[0]
+    # the warning ends with the command for this run, and that command runs
+    cmd = warned[0].split("; for this run: aecnn ", 1)[1].rstrip(".")
+    assert cmd.startswith(f"recalibrate-bn {tmp_path / 'bn' / 'best.ckpt'} {frames_dir} --out ")
+    assert main([*shlex.split(cmd), "--device", "cpu", "--no-progress"]) == 0
+    assert (tmp_path / "bn" / "best_recalibrated.ckpt").is_file()
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="aecnn"):
         assert main([*common, "--out", str(tmp_path / "noval"), "--val-fraction", "0"]) == 0
-    assert [r for r in caplog.records if "(there was no validation set to show it)." in r.getMessage()]
+    assert [r for r in caplog.records if "(there was no validation set to show it); for this run: " in r.getMessage()]
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="aecnn"):
         assert main([*common, "--out", str(tmp_path / "gn"), "--norm", "group"]) == 0
