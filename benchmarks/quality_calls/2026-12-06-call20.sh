@@ -9,7 +9,7 @@
 #   * the large preset (seed 0), whose only row (this session) is at 0.999.
 # RUNS="NAME:METHOD:PRESET:SEED[:ARGS] ..." trains each at once (three at once fit one call: ~456 s on an H100 for
 # small); ARGS (optional, added in the sixteenth session) are more quality.py arguments for that run alone, commas
-# for spaces: "r81t:aecnn-spatial:small:81:--recipe,train".
+# for spaces, placed last so they override the common ones: "r81t:aecnn-spatial:small:81:--recipe,train".
 #   call A: RUNS="s61:aecnn-spatial:small:61 s62:aecnn-spatial:small:62 s63:aecnn-spatial:small:63"
 #   call B: RUNS="s64:aecnn-spatial:small:64 v1:v1:small:0 seed:seed:small:0"
 #   call C: RUNS="large:aecnn-spatial:large:0"   (366 s alone on an H100 at 0.999)
@@ -22,7 +22,8 @@ W=$(mktemp -d /tmp/q20.XXXX)
 LIMIT=${LIMIT:-575}
 T0=$SECONDS
 C="--device ${DEVICE:-cuda} --real-dir .device_data/droplet_frames --images-seen ${IMAGES:-391168} --commit ${COMMIT:?} --no-figures --kinds crop --latents 512 --seconds-methods --seq-workers 5 --deadline $((LIMIT - 15)) ${EXTRA:-}"
-q() { local name=$1; shift; timeout --signal=INT --kill-after=10 $LIMIT python3 benchmarks/quality.py --out $W/$name "$@" --save-models $W/models/$name $C > $OUT/$name.log 2>&1; echo "$name rc=$? at $((SECONDS - T0)) s" >> $OUT/log.txt; }
+# the run's own arguments come last, so they override $C (e.g. ARGS "--seconds-methods,v1" over C's bare flag)
+q() { local name=$1; shift; timeout --signal=INT --kill-after=10 $LIMIT python3 benchmarks/quality.py --out $W/$name --save-models $W/models/$name $C "$@" > $OUT/$name.log 2>&1; echo "$name rc=$? at $((SECONDS - T0)) s" >> $OUT/log.txt; }
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader >> $OUT/log.txt
 for run in ${RUNS:?}; do
   IFS=: read -r name method preset seed args <<< "$run"
