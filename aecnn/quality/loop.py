@@ -29,12 +29,12 @@ from torch import nn
 
 from aecnn.loss_spikes import FACTOR, find_spike
 from aecnn.quality.metrics import band_psnr, psnr, ssim
+from aecnn.quality.plan import RECIPES
 from aecnn.train.config import TrainConfig
 from aecnn.train.optim import LRSchedule, build_optimizer
 
 log = logging.getLogger(__name__)
 WARMUP_FRACTION = 0.03
-RECIPES = ("bench", "train")  # the benchmark's own optimiser and schedule, or aecnn train's
 CURVE_POINTS = 100  # loss-curve segments over an images budget (seconds budgets: one per CURVE_STEPS steps)
 CURVE_STEPS = 50
 

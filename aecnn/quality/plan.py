@@ -16,6 +16,7 @@ from aecnn.models import create_autoencoder, preset_config
 
 METHODS = ("pca", "v1", "seed", "aecnn-conv", "aecnn-spatial")
 NETWORKS = METHODS[1:]
+RECIPES = ("bench", "train")  # the training loop's own optimiser and schedule, or aecnn train's (loop.train)
 SECONDS_REFERENCE = "aecnn-spatial"  # the presets' latent_strategy: its time defines the seconds budget
 KINDS = ("crop", "strip")
 
@@ -68,8 +69,8 @@ class BenchConfig:
     min_images: int = 0
 
     def __post_init__(self) -> None:
-        if self.recipe not in ("bench", "train"):
-            raise ValueError(f"recipe must be 'bench' or 'train', got {self.recipe!r}")
+        if self.recipe not in RECIPES:
+            raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, got {self.recipe!r}")
         bad = [m for m in (*self.methods, *self.seconds_methods, *self.all_latent_methods) if m not in METHODS]
         if bad:
             raise ValueError(f"unknown method(s) {bad}; valid: {', '.join(METHODS)}")

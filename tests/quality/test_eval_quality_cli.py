@@ -151,6 +151,9 @@ def test_recipe_defaults_to_aecnn_train_and_lr_reaches_the_config(tmp_path):
     for bad in ("1", "0", "1.5", "x"):
         with pytest.raises(SystemExit):
             p.parse_args(["--out", str(tmp_path), "--beta2", bad])
+    from aecnn.quality.plan import RECIPES
+
+    assert next(a for a in p._actions if a.dest == "recipe").choices == RECIPES  # written out: the CLI imports no torch
     assert cfg.recipe == "bench"  # every row so far; aecnn train's optimiser and schedule on request:
     assert eval_quality._config(p.parse_args(["--out", str(tmp_path), "--no-real", "--recipe", "train"])).recipe == "train"
     with pytest.raises(SystemExit):
