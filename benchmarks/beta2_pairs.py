@@ -47,7 +47,6 @@ class PairedTest:
 
 
 BETA2 = PairedTest("beta2", (0.999, 0.99), (51, 52, 53, 54), lambda cfg: cfg.get("beta2", 0.999), fewer_spikes=True)
-ARMS, SEEDS = BETA2.arms, BETA2.seeds
 
 
 def trainings(root: Path, test: PairedTest = BETA2) -> dict[tuple[int, object], dict]:
