@@ -60,9 +60,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=positive, help="peak learning rate (default 1e-3, as aecnn train)")
     p.add_argument("--beta2", type=fraction, help="AdamW's second-moment decay (default 0.99, as aecnn train; "
                    "every benchmark run before 2026-12-06 used torch's 0.999: give --beta2 0.999 to repeat one)")
-    p.add_argument("--recipe", choices=("bench", "train"), help="optimiser and schedule: the benchmark's own "
-                   "(default: weight decay on every parameter, 3 %% warm-up, cosine to 0, gradient clipping at 1) or "
-                   "aecnn train's (weight decay on weights only, one-epoch warm-up, 1 %% floor, no clipping)")
+    p.add_argument("--recipe", choices=("bench", "train"), help="optimiser and schedule: aecnn train's (default: "
+                   "weight decay on weights only, one-epoch warm-up, 1 %% floor, no clipping) or the benchmark's own "
+                   "(weight decay on every parameter, 3 %% warm-up, cosine to 0, gradient clipping at 1), which every "
+                   "benchmark run before the seventeenth session (2026-12-06) used: give --recipe bench to repeat one")
     p.add_argument("--train-seed", type=int, help="seed of every network's initialisation and batch order "
                    "(default 0); the data stay the same, so runs with other seeds measure training noise")
     p.add_argument("--seq-workers", type=at_least(0), help="processes for the sequence-stage fits (default 8; 0 inline)")

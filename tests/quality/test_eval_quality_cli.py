@@ -154,8 +154,8 @@ def test_recipe_defaults_to_aecnn_train_and_lr_reaches_the_config(tmp_path):
     from aecnn.quality.plan import RECIPES
 
     assert next(a for a in p._actions if a.dest == "recipe").choices == RECIPES  # written out: the CLI imports no torch
-    assert cfg.recipe == "bench"  # every row so far; aecnn train's optimiser and schedule on request:
-    assert eval_quality._config(p.parse_args(["--out", str(tmp_path), "--no-real", "--recipe", "train"])).recipe == "train"
+    assert cfg.recipe == "train"  # aecnn train's, since the seventeenth session's test; the loop's own on request:
+    assert eval_quality._config(p.parse_args(["--out", str(tmp_path), "--no-real", "--recipe", "bench"])).recipe == "bench"
     with pytest.raises(SystemExit):
         p.parse_args(["--out", str(tmp_path), "--recipe", "adam"])
 
