@@ -6,7 +6,8 @@ the K that cross-validation on the training sequences chose for that latent spac
 The criterion holds when at least ``--min`` trainings count, their mean R² is ≥ PCA latents' from the
 same run, and none is below 0.95. With ``--results ROOT`` a training counts only if its
 ``ROOT/**/NAME/results.json`` (``FOLDER`` for ``--count NAME=FOLDER``) shows its aecnn row completed
-(a training cut by the deadline does not count).
+(a training cut by the deadline does not count). Several JSONs are pooled (trainings scored in different
+sessions) when their PCA rows agree to four decimals, as seeded fits on the same data do.
 
     PYTHONPATH=$PWD python3 benchmarks/r2_criterion.py seq_repeats_b099_512.json --count s61 s62 s63 s64 \\
         --results benchmarks/quality_results/<session> --out r2_criterion.md
@@ -68,9 +69,35 @@ def decide(repeats: dict, names: list[str], minimum: int, root: Path | None = No
                    f"({'none' if floor else 'one or more'} below {FLOOR}): **{verdict}**")
 
 
+def merge(files: list[Path]) -> dict:
+    """One ``seq_repeats.py`` JSON from several runs scored against the same PCA latents (a pooled
+    verdict over trainings scored in different sessions). Their PCA rows must agree to four decimals
+    (the fits are seeded), and a model name may appear in one file only."""
+    merged: dict = {"cv_choice": {}, "summary": {}}
+    pca_seen: tuple[int, float, Path] | None = None
+    for f in files:
+        try:
+            rep = json.loads(f.read_text())
+        except (OSError, ValueError) as e:
+            raise SystemExit(f"cannot read {f}: {e}") from None
+        k, r2 = cv_r2(rep, "PCA")
+        if pca_seen is not None and (k != pca_seen[0] or round(r2, 4) != round(pca_seen[1], 4)):
+            raise SystemExit(f"PCA latents differ: K {pca_seen[0]}, R² {pca_seen[1]:.4f} in {pca_seen[2]} but "
+                             f"K {k}, R² {r2:.4f} in {f}; a pooled verdict needs one reference")
+        pca_seen = pca_seen or (k, r2, f)
+        for name, choice in rep.get("cv_choice", {}).items():
+            if name != "PCA" and name in merged["cv_choice"]:
+                raise SystemExit(f"{name!r} is in more than one of {', '.join(map(str, files))}")
+            merged["cv_choice"].setdefault(name, choice)
+        for key, value in rep.get("summary", {}).items():
+            merged["summary"].setdefault(key, value)
+    return merged
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("repeats", type=Path, help="JSON written by seq_repeats.py (with CV choice)")
+    p.add_argument("repeats", type=Path, nargs="+", help="JSON written by seq_repeats.py (with CV choice); several "
+                   "are pooled when their PCA rows agree")
     p.add_argument("--count", nargs="+", required=True, metavar="NAME",
                    help="the trainings the criterion counts: seq_repeats.py's model name, or NAME=FOLDER where "
                    "the training's results folder is named otherwise")
@@ -78,12 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results", type=Path, help="folder of the trainings' results.json (a cut training is not counted)")
     p.add_argument("--out", type=Path, help="also write the report here (markdown)")
     args = p.parse_args(argv)
-    try:
-        repeats = json.loads(args.repeats.read_text())
-    except (OSError, ValueError) as e:
-        raise SystemExit(f"cannot read {args.repeats}: {e}") from None
+    repeats = merge(args.repeats)
     lines, verdict = decide(repeats, args.count, args.min, args.results)
-    text = "\n".join([f"# R² from aecnn latents vs PCA latents ({args.repeats.name})", "", *lines, "",
+    text = "\n".join([f"# R² from aecnn latents vs PCA latents ({', '.join(f.name for f in args.repeats)})", "", *lines, "",
                       f"**Criterion:** {verdict}.", ""])
     return print_report(text, args.out)
 

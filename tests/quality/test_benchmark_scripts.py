@@ -539,3 +539,31 @@ def test_r2_criterion_reproduces_the_recorded_verdicts_and_drops_cut_trainings(t
     (tmp_path / "rep.json").write_text(json.dumps(rep))
     assert mod.main([str(tmp_path / "rep.json"), "--count", "a", "b", "d", "--out", str(out)]) == 0
     assert "**Criterion:** 3 trainings" in out.read_text()
+
+
+def test_r2_criterion_pools_runs_that_share_their_pca_reference(tmp_path, capsys):
+    mod = _load("r2_criterion")
+
+    def run(name, pca, models):
+        rep = {"cv_choice": {"PCA": {"k": 4}, **{m: {"k": 2} for m in models}},
+               "summary": {"PCA K=4": {"mean": pca}, **{f"{m} K=2": {"mean": r2} for m, r2 in models.items()}}}
+        (tmp_path / name).write_text(json.dumps(rep))
+        return tmp_path / name
+
+    a = run("a.json", 0.96721, {"s1": 0.9650, "s2": 0.9660})
+    b = run("b.json", 0.96724, {"s3": 0.9700, "s4": 0.9690})  # the same PCA to four decimals
+    assert mod.main([str(a), str(b), "--count", "s1", "s2", "s3", "s4"]) == 0
+    out = capsys.readouterr().out
+    assert "a.json, b.json" in out and "| s3 | 2 | 0.9700 | yes |" in out
+    assert "4 trainings; mean R² 0.9675 vs PCA latents' 0.9672" in out and "**met**" in out
+    # one file alone keeps its own verdict
+    assert mod.main([str(a), "--count", "s1", "s2", "--min", "2"]) == 0
+    assert "**missed**" in capsys.readouterr().out
+    c = run("c.json", 0.9600, {"s5": 0.99})  # another PCA reference: no pooled verdict
+    with pytest.raises(SystemExit, match="PCA latents differ: K 4, R² 0.9672 in .*a.json but K 4, R² 0.9600"):
+        mod.main([str(a), str(c), "--count", "s1", "s5"])
+    d = run("d.json", 0.96721, {"s1": 0.99})  # a training in two files: ambiguous
+    with pytest.raises(SystemExit, match="'s1' is in more than one"):
+        mod.main([str(a), str(d), "--count", "s1", "s2"])
+    with pytest.raises(SystemExit, match="cannot read .*missing.json"):
+        mod.main([str(a), str(tmp_path / "missing.json"), "--count", "s1"])
