@@ -13,6 +13,8 @@
 #   call A: RUNS="s61:aecnn-spatial:small:61 s62:aecnn-spatial:small:62 s63:aecnn-spatial:small:63"
 #   call B: RUNS="s64:aecnn-spatial:small:64 v1:v1:small:0 seed:seed:small:0"
 #   call C: RUNS="large:aecnn-spatial:large:0"   (366 s alone on an H100 at 0.999)
+# Since the seventeenth session the benchmark's default recipe is aecnn train's (--recipe train); the rows of
+# the calls above were trained with --recipe bench (add ",--recipe,bench" to a run's ARGS to repeat one).
 # DEVICE, IMAGES and EXTRA exist for a CPU rehearsal: DEVICE=cpu IMAGES=64 EXTRA="--train-sequences 4 --val-sequences 4 --no-real" ...
 # Usage on the device (repository root, $OUT set): COMMIT=<HEAD> RUNS="..." bash benchmarks/quality_calls/2026-12-06-call20.sh
 # Each call writes to a fresh /tmp/q20.XXXX, so a warm machine's earlier call is not sent back twice (as call 18's was).
