@@ -12,7 +12,8 @@
 #   COMMIT=<HEAD> PART=1 bash benchmarks/quality_calls/2026-12-06-call19.sh
 #   COMMIT=<HEAD> PART=2 bash benchmarks/quality_calls/2026-12-06-call19.sh
 # Everything else as the medium rows of call 18: crops, spatial latent 512, 391,168 images, lr 1e-3, seed 0,
-# AdamW beta2 0.999 (the default when it ran; the benchmark's default is 0.99 since 2026-12-06: BETA2=0.99).
+# AdamW beta2 0.999 (the default when it ran; the benchmark's default is 0.99 since 2026-12-06: BETA2=0.99), and the
+# loop's own optimiser and schedule (--recipe bench; aecnn train's is the benchmark's default since the seventeenth session).
 set -uo pipefail
 export PYTHONPATH=$PWD:$PWD/.whl/pytorch_msssim-1.0.0-py3-none-any.whl PYTHONUNBUFFERED=1
 PRESET=${PRESET:-large}; LR=${LR:-1e-3}; SEED=${SEED:-0}; LIMIT=${LIMIT:-575}
@@ -34,7 +35,7 @@ fi
 ls -l $STATE >> $OUT/log.txt 2>&1
 name=${PRESET}512_lr${LR}_s${SEED}_part$PART
 timeout --signal=INT --kill-after=10 $LIMIT python3 benchmarks/quality.py --out $W/$name --preset $PRESET --lr $LR \
-  --train-seed $SEED --beta2 ${BETA2:-0.999} --train-state $STATE --device cuda --real-dir .device_data/droplet_frames --images-seen 391168 \
+  --train-seed $SEED --beta2 ${BETA2:-0.999} --recipe bench --train-state $STATE --device cuda --real-dir .device_data/droplet_frames --images-seen 391168 \
   --commit ${COMMIT:?} --no-figures --kinds crop --latents 512 --methods aecnn-spatial --seconds-methods \
   --seq-workers 7 --deadline $((LIMIT - 15)) > $OUT/$name.log 2>&1
 echo "$name rc=$? at $((SECONDS - T0)) s" >> $OUT/log.txt
