@@ -5,7 +5,9 @@ per epoch, batches scaled to [0, 1], MSE loss, AdamW with linear warm-up and cos
 zero over the budget, gradient clipping at 1, and on CUDA bf16 autocast and channels_last.
 ``recipe="train"`` swaps the optimiser and schedule for ``aecnn train``'s own (its
 ``build_optimizer`` and ``LRSchedule`` with ``TrainConfig``'s defaults: weight decay on weights
-only, a one-epoch warm-up, a cosine floor at 1 % of the peak, no clipping).
+only, a one-epoch warm-up, a cosine floor at 1 % of the peak, no clipping); the benchmark
+(``BenchConfig.recipe``) uses ``"train"`` since the seventeenth session, this function's default stays
+the loop's own.
 The budget is either a number of images seen or a number of seconds of training (measured
 after a short warm-up whose updates are thrown away, so cuDNN autotuning is not counted).
 A training stopped before its budget hands back its whole state (:attr:`TrainStats.state`), from
