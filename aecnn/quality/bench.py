@@ -292,9 +292,7 @@ class Benchmark:
                 continue
             recipe = {"batch": c.batch_size, "lr": c.lr, "beta2": c.beta2, "seed": c.train_seed,
                       "images": strip_images(c, c.images_seen) if run.kind == "strip" else c.images_seen,
-                      "device": self.device.type}
-            if c.recipe != "bench":
-                recipe["recipe"] = c.recipe
+                      "device": self.device.type, "recipe": c.recipe}
             try:
                 check_recipe(state, recipe)
             except ValueError as exc:

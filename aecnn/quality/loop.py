@@ -154,7 +154,7 @@ def check_recipe(saved: dict, now: dict) -> None:
         raise ValueError(f"not a benchmark training state (format {saved.get('format')!r}, expected {STATE_FORMAT!r})")
     recipe = saved.get("recipe") or {}
     diff = [f"{k}: saved {recipe.get(k)!r}, now {v!r}" for k, v in now.items() if k != "recipe" and recipe.get(k) != v]
-    if recipe.get("recipe", "bench") != now.get("recipe", "bench"):  # absent: the loop's own (older states)
+    if recipe.get("recipe", "bench") != now.get("recipe", "bench"):  # absent: the loop's own (states before it)
         diff.append(f"recipe: saved {recipe.get('recipe', 'bench')!r}, now {now.get('recipe', 'bench')!r}")
     if diff:
         raise ValueError("the saved training state is of another training (" + "; ".join(diff) + ")")
@@ -197,9 +197,7 @@ def train(model: nn.Module, frames: torch.Tensor, *, images: int | None = None, 
     gen = torch.Generator(device=device).manual_seed(seed)
     batches = _Batches(frames, batch, gen)
     recipe_info = {"images": images, "seconds": seconds, "batch": batch, "lr": lr, "beta2": beta2, "seed": seed,
-              "frames": list(frames.shape), "device": device.type}
-    if recipe != "bench":  # states saved before the option existed stay valid
-        recipe_info["recipe"] = recipe
+                   "frames": list(frames.shape), "device": device.type, "recipe": recipe}
     if resume is not None:
         check_recipe(resume, recipe_info)
 
