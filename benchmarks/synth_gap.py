@@ -140,17 +140,62 @@ def frame_stats(frames: np.ndarray) -> dict[str, np.ndarray]:
     return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
 
 
+def _erode(mask: torch.Tensor, r: int) -> torch.Tensor:
+    return 1 - F.max_pool2d(1 - mask, 2 * r + 1, stride=1, padding=r)
+
+
+def _drop(x: torch.Tensor) -> torch.Tensor:
+    """The drop of each crop ``x`` (N, 1, H, W, grey 0-255): its dark pixels (< 128) closed over 25 px, so
+    the reflection spots count as drop (the baseline, a dark row across the crop, is part of it)."""
+    dark = (x < 128).float()
+    return _erode(F.max_pool2d(dark, 25, stride=1, padding=12), 12)
+
+
+def drop_grey(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Per crop ``x`` (N, 1, H, W, grey 0-255): the median grey of the drop's interior (12 px or more
+    inside its outline) and of its rim (2-6 px inside) (added in the eighteenth session, for the rim and
+    interior levels; NaN where a crop has no such pixels)."""
+    filled = _drop(x)
+    inner, rim_out, rim_in = (_erode(filled, r) > 0 for r in (12, 2, 6))
+    rim = rim_out & ~rim_in
+
+    def median(mask):
+        return np.array([float(v[m].median()) if m.any() else math.nan for v, m in zip(x, mask)])
+    return median(inner), median(rim)
+
+
+def spot_height(x: torch.Tensor, spot: torch.Tensor) -> np.ndarray:
+    """Per crop: the height of the reflection's centroid above the drop's lowest row (the baseline), as a
+    fraction of the drop's height (its lowest minus its highest row); NaN without a spot. The generator
+    puts its main spot at ``SynthConfig.reflection_height`` of the drop's height (eighteenth session)."""
+    rows = torch.arange(x.shape[-2], dtype=torch.float32)
+    out = []
+    for filled, m in zip(_drop(x)[:, 0] > 0, spot[:, 0]):
+        drop_rows = rows[filled.any(1)]
+        if not m.any() or len(drop_rows) < 2:
+            out.append(math.nan)
+            continue
+        top, bottom = float(drop_rows.min()), float(drop_rows.max())
+        yc = float((m.float().sum(1) * rows).sum() / m.sum())
+        out.append((bottom - yc) / max(bottom - top, 1.0))
+    return np.asarray(out, dtype=np.float64)
+
+
 def crop_stats(crops: np.ndarray) -> dict[str, np.ndarray]:
     """Per 201x201 crop: edge width (grey pixels 61-229 within 3 px of a dark/light boundary, per
-    boundary pixel; about 1.2 for a 0.3 px blur, 2.2 for 0.8) and the reflection's size (pixels >= 128
-    whose 21x21 neighbourhood is at least 70 % dark) and saturated part (of those, >= 250)."""
+    boundary pixel; about 1.2 for a 0.3 px blur, 2.2 for 0.8), the reflection's size (pixels >= 128
+    whose 21x21 neighbourhood is at least 70 % dark) and saturated part (of those, >= 250), and the
+    drop's interior and rim grey levels (:func:`drop_grey`) and the reflection's height in it
+    (:func:`spot_height`)."""
     x = torch.from_numpy(crops.astype(np.float32)).unsqueeze(1)
     dark = (x < 128).float()
     boundary = (dark * F.max_pool2d(1 - dark, 3, stride=1, padding=1)).flatten(1).sum(1)  # dark px by a light one
     band = outline_band(x / 255.0)
     grey = ((x > 60) & (x < 230) & band).flatten(1).sum(1).float()
     spot = reflection_mask(x / 255.0, level=128 / 255)
+    interior, rim = drop_grey(x)
     return {"edge_width": (grey / boundary.clamp_min(1)).numpy().astype(np.float64),
+            "interior": interior, "rim": rim, "spot_height": spot_height(x, spot),
             "spot": spot.flatten(1).sum(1).numpy().astype(np.float64),
             "spot_sat": ((x >= 250) & spot).flatten(1).sum(1).numpy().astype(np.float64)}
 
@@ -234,6 +279,7 @@ def evaluate(mod: ModuleType, overrides: dict, args, real: np.ndarray | None, ks
 
 
 def fmt_dist(a: np.ndarray, nd: int = 0) -> str:
+    a = np.asarray(a)[~np.isnan(a)]
     if len(a) == 0:
         return "—"
     q = np.percentile(a, [0, 50, 100])
@@ -264,7 +310,10 @@ def table(columns: list[tuple[str, dict]], real_stats: dict | None, angles, ks: 
     rc = real_stats.get("crops") if real_stats else None
     for key, label, nd in (("edge_width", "edge width (grey px per outline px), crops", 2),
                            ("spot", "reflection px (≥ 128 inside the drop), crops", 0),
-                           ("spot_sat", "saturated reflection px (≥ 250), crops", 0)):
+                           ("spot_sat", "saturated reflection px (≥ 250), crops", 0),
+                           ("interior", "drop interior grey (≥ 12 px inside), crops", 0),
+                           ("rim", "drop rim grey (2–6 px inside the outline), crops", 0),
+                           ("spot_height", "reflection height / drop height, crops", 2)):
         row(label, fmt_dist(rc[key], nd) if rc else "—", lambda r, key=key, nd=nd: fmt_dist(r["crop_stats"][key], nd))
     ra = angles
     row("advancing angle °, median (min–max)", fmt_dist(ra[0]) if ra else "—", lambda r: fmt_dist(r["adv"]))

@@ -27,6 +27,15 @@ def saved_results(root: Path):
         yield path, res
 
 
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory where it lies below it (for reports that name their
+    source files), else as given."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def print_report(text: str, out: Path | None) -> int:
     """A benchmark script's markdown report: printed, and written atomically to ``out`` when given; exit code 0."""
     from aecnn.io import atomic_write_text

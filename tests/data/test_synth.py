@@ -42,7 +42,8 @@ def small_seq():
     {"blur_spread": (0.0, 1.0)}, {"blur_spread": (1.6, 0.5)}, {"reflection_flatness": (2.0, 1.0)},
     {"reflection_peak": (-5.0, 100.0)}, {"reflection_peak": (1.0, float("inf"))},
     {"n_sequences": 2.7}, {"strip_size": (152.5, 1280)}, {"seed": 0.5},  # were cut to whole numbers silently
-    {"blur_sigma": (1, 2)}, {"n_sequences": True},  # a pair where one number goes: was a bare float() error
+    {"blur_sigma": (1, 2)}, {"n_sequences": True},
+    {"rim_amp": (50.0, 28.0)}, {"drop_level": (0.0, 10.0)}, {"reflection_height": (0.4, 0.2)}, {"rim_len": 3.0},  # a pair where one number goes: was a bare float() error
 ])
 def test_config_rejects_bad_values(kwargs):
     with pytest.raises(ValueError, match="SynthConfig"):
@@ -407,6 +408,31 @@ def test_flat_reflection_profile_saturates_more_pixels_than_a_gaussian():
     b = generate_in_memory(flat, "crop").frames
     assert (b >= 250).sum() > (a >= 250).sum()
     assert (a != b).mean() < 0.01  # only the spots differ
+
+
+def test_drop_level_and_rim_ranges_brighten_only_the_drop():
+    """drop_level / rim_amp / rim_len set the drop's grey levels within their ranges; the draws do not
+    depend on the bounds, so the shape, the physics and every pixel outside the drop stay the same."""
+    base = SynthConfig(n_sequences=4, frames_per_sequence=2, seed=2)
+    bright = SynthConfig(n_sequences=4, frames_per_sequence=2, seed=2, drop_level=(24.0, 28.0), rim_amp=(60.0, 70.0),
+                         rim_len=(6.0, 8.0))
+    for i in range(4):
+        a, b = sample_params(base, i), sample_params(bright, i)
+        assert a.viscosity == b.viscosity and a.reflection == b.reflection and a.aspect == b.aspect
+        assert 12.0 <= a.drop_level <= 21.0 and 24.0 <= b.drop_level <= 28.0 and 60.0 <= b.rim_amp <= 70.0
+    a = generate_in_memory(base, "crop").frames.astype(int)
+    b = generate_in_memory(bright, "crop").frames.astype(int)
+    changed = a != b
+    assert 0.02 < changed.mean() < 0.3  # the drops' pixels, not the background
+    assert (b[changed] > a[changed]).mean() > 0.95 and (a[changed] < 128).mean() > 0.9
+
+
+def test_reflection_height_moves_the_main_spot():
+    low = SynthConfig(n_sequences=6, seed=4, reflection_height=(0.05, 0.1))
+    for i in range(6):
+        p, q = sample_params(low, i), sample_params(SynthConfig(n_sequences=6, seed=4), i)
+        assert 0.05 <= p.reflection[1] <= 0.1 and 0.22 <= q.reflection[1] <= 0.36
+        assert p.reflection[0] == q.reflection[0] and p.viscosity == q.viscosity
 
 
 def test_blur_sets_the_edge_width():

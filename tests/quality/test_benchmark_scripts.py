@@ -1,7 +1,7 @@
 """The benchmark scripts that are not CLI commands (``benchmarks/quality_sweep.py``,
 ``benchmarks/r2_ceiling.py``, ``benchmarks/real_errors.py``, ``crop_motion.py``, ``seq_repeats.py``, ``reduce_auto.py``,
 ``synth_gap.py``, ``seq_figure.py``, ``latent_probe.py``, ``loss_spikes.py``, ``beta2_pairs.py``, ``recipe_pairs.py``,
-``r2_criterion.py``) still run, on toy sizes on the CPU."""
+``r2_criterion.py``, ``recipe_margins.py``, ``grey_levels_test.py``) still run, on toy sizes on the CPU."""
 from __future__ import annotations
 
 import importlib.util
@@ -259,6 +259,10 @@ def test_synth_gap_small(tmp_path):
     text = out.read_text()
     assert "| edge width (grey px per outline px), crops | 0.00 (0.00–0.00) |" in text  # a hard-edged drop
     assert "| saturated reflection px (≥ 250), crops | 15 (15–15) |" in text
+    assert "| drop interior grey (≥ 12 px inside), crops | 20 (20–20) |" in text  # the spot is closed over
+    assert "| drop rim grey (2–6 px inside the outline), crops | 20 (20–20) |" in text
+    # the spot's centre (row 91) is 37 rows above the drop's lowest row (128, the baseline), which is 58 below its top
+    assert "| reflection height / drop height, crops | 0.64 (0.64–0.64) |" in text
     synth = gap.load_synth(None)
 
     def stats(blur):
@@ -267,6 +271,10 @@ def test_synth_gap_small(tmp_path):
 
     soft, sharp = stats(1.5), stats(0.2)
     assert soft["edge_width"].mean() > 1.5 * sharp["edge_width"].mean()
+    flat = np.full((1, 201, 201), 255, np.uint8)  # no drop: no interior, no rim
+    empty = gap.crop_stats(flat)
+    assert np.isnan(empty["interior"]).all() and np.isnan(empty["spot_height"]).all()
+    assert gap.fmt_dist(empty["rim"]) == "—"
 
 
 def test_strip_size_check_small(tmp_path, capsys):
@@ -503,6 +511,79 @@ def test_recipe_pairs_applies_its_preregistered_rule(tmp_path, capsys):
     assert seeds == [81, 82, 83, 84] and "(more)" in verdict and verdict.endswith("stays at bench")
     assert mod.main([str(tmp_path)]) == 0
     assert "| 84 | train | ok | 43.50 | 50× |" in capsys.readouterr().out
+
+
+def test_recipe_margins_reads_the_lowest_margin_and_only_the_plans_settings(tmp_path, capsys):
+    mod = _load("recipe_margins")
+
+    def row(method, psnr, real=None, budget="images"):
+        return {"kind": "crop", "method": method, "latent": 512, "budget": budget, "status": "ok",
+                "metrics": {"psnr": psnr}, "real_metrics": {"psnr": psnr - 6.0 if real is None else real}}
+
+    def write(name, seed, rows, **cfg):
+        d = tmp_path / name
+        d.mkdir()
+        c = {"preset": "small", "lr": 1e-3, "model_overrides": [], "images_seen": 391_168, "train_seed": seed,
+             "beta2": 0.99, "recipe": "train", "synth_overrides": [], "seed": 0, **cfg}
+        (d / "results.json").write_text(json.dumps({"meta": {"config": c}, "runs": rows}))
+
+    write("sec", 91, [row("aecnn-spatial", 43.0, 36.5), row("v1", 34.0),
+                      row("aecnn-spatial", 43.0, 36.5, "seconds"), row("v1", 35.0, None, "seconds")])
+    write("t92", 92, [row("aecnn-spatial", 41.0, 35.5)])
+    write("seed", 0, [row("seed", 38.5)])
+    write("bench", 93, [row("aecnn-spatial", 30.0)], recipe="bench")  # the old recipe: not counted
+    write("other", 5, [row("aecnn-spatial", 30.0)])  # not one of the plan's seeds
+    found = mod.collect(tmp_path)
+    assert sorted(found["aecnn"]) == [91, 92] and len(found["seconds"]) == 1
+    text = mod.report(found, pca=36.25)
+    assert "| PCA | 36.25 | +4.75 | +5.75 | +3 | MET |" in text
+    assert "| V1, same images | 34.00 | +7.00 | +8.00 | +1.5 | MET |" in text
+    assert "| V1, same seconds | 35.00 | +8.00 | +8.00 | +1.5 | MET |" in text
+    assert "| seed bottleneck | 38.50 | +2.50 | +3.50 | +2 | MET |" in text  # the lowest, 41.0 − 38.5
+    assert "real-crop gap mean 6.00 dB, 1 of 2 over 6 dB" in text  # 6.5 and 5.5
+    write("t93", 93, [row("aecnn-spatial", 39.0)])
+    assert "| seed bottleneck | 38.50 | +0.50 | +2.50 | +2 | MISSED |" in mod.report(mod.collect(tmp_path), 36.25)
+    write("t93b", 93, [row("aecnn-spatial", 39.5)])
+    with pytest.raises(SystemExit, match="seed 93 trained twice"):
+        mod.collect(tmp_path)
+    with pytest.raises(SystemExit, match="no PCA 512 crop row"):
+        mod.main([str(tmp_path), "--pca", str(tmp_path / "nowhere" / "results.json")])
+
+
+def test_grey_levels_test_applies_its_preregistered_rule(tmp_path, capsys):
+    mod = _load("grey_levels_test")
+    widened = [["drop_level", [10, 25]], ["rim_amp", [20, 70]], ["rim_len", [3, 7]]]
+
+    def write(name, seed, psnr, real, r2=0.96, synth=(), **cfg):
+        d = tmp_path / name
+        d.mkdir()
+        run = {"kind": "crop", "method": "aecnn-spatial", "latent": 512, "budget": "images", "status": "ok",
+               "metrics": {"psnr": psnr}, "real_metrics": {"psnr": real}, "r2_lstm_pc": r2}
+        c = {"preset": "small", "lr": 1e-3, "model_overrides": [], "images_seen": 391_168, "train_seed": seed,
+             "beta2": 0.99, "recipe": "train", "synth_overrides": list(synth), "seed": 0, **cfg}
+        (d / "results.json").write_text(json.dumps({"meta": {"config": c}, "runs": [run]}))
+
+    for seed in (91, 92, 93):
+        write(f"t{seed}", seed, 43.0, 36.8)  # gap 6.2
+        write(f"g{seed}", seed, 42.5, 36.75, synth=widened)  # gap 5.75, real 0.05 lower: within 0.1
+    write("other", 91, 40.0, 30.0, synth=[["drop_level", [10, 30]]])  # another generator: no arm
+    write("bench", 92, 40.0, 30.0, recipe="bench")  # another recipe: not the plan's
+    found = mod.trainings(tmp_path)
+    assert sorted(found) == [(a, s) for a in ("after", "before") for s in (91, 92, 93)]
+    seeds, verdict = mod.decide(found)
+    assert seeds == [91, 92, 93] and verdict.endswith("become the default"), verdict
+    assert "(a) gap 5.75 after vs 6.20 before: holds" in verdict and "(b) real PSNR 36.75 vs 36.80: holds" in verdict
+    found[("after", 92)]["r2"] = 0.94  # (c) fails
+    assert mod.decide(found)[1].endswith("the default generator stays")
+    found[("after", 92)]["r2"] = 0.96
+    for seed in (91, 92, 93):
+        found[("after", seed)]["real"] = 36.6  # real PSNR 0.2 lower: (b) fails though the gap shrinks
+    assert "(b) real PSNR 36.60 vs 36.80: fails" in mod.decide(found)[1]
+    del found[("after", 93)]
+    assert mod.decide(found) == ([91, 92], "incomplete: 2 of 3 seeds in both arms; no verdict")
+    write("g91b", 91, 42.0, 36.0, synth=widened)
+    with pytest.raises(SystemExit, match="seed 91 trained twice in the after arm"):
+        mod.trainings(tmp_path)
 
 
 def test_r2_criterion_reproduces_the_recorded_verdicts_and_drops_cut_trainings(tmp_path):

@@ -40,6 +40,15 @@ class SynthConfig:
     # saturated top with a sharp rim, as the real spots have) and the main spot's peak above the drop level.
     reflection_flatness: tuple[float, float] = (1.0, 1.0)
     reflection_peak: tuple[float, float] = (170.0, 320.0)
+    reflection_height: tuple[float, float] = (0.22, 0.36)  # main spot's height above the baseline / drop height
+    # Grey levels of the drop (0-255): its darkest interior, and the extra brightness just inside the outline
+    # (rim_amp, decaying over rim_len px at the reference scale), each uniform per sequence. Fields since the
+    # eighteenth session (2026-12-06), for testing wider ranges (one real frame's interior and rim are brighter
+    # than any synthetic crop's: benchmarks/QUALITY.md); the defaults are the values hard-coded before, and
+    # as the draws do not depend on the bounds, they reproduce the earlier frames exactly.
+    drop_level: tuple[float, float] = (12.0, 21.0)
+    rim_amp: tuple[float, float] = (28.0, 50.0)
+    rim_len: tuple[float, float] = (3.0, 5.5)
     # Free-form outline: the drop's edge is pushed out / in by up to this many px (at the reference scale)
     # along a sum of low-order angular modes (2-6) around the head centre, fading out towards the baseline,
     # drawn per sequence and drifting slowly over the frames. Real outlines are not exactly ellipses; with
@@ -81,7 +90,8 @@ class SynthConfig:
         if ch < 1 or cw < 1:
             raise ValueError(f"SynthConfig.crop_size must be positive, got {(ch, cw)}")
         for name in ("viscosity_range", "volume_range", "blur_spread", "aspect_range", "reflection_size",
-                     "reflection_flatness", "reflection_peak"):
+                     "reflection_flatness", "reflection_peak", "reflection_height", "drop_level", "rim_amp",
+                     "rim_len"):
             lo, hi = pair(name, float)
             if not (0 < lo <= hi and math.isfinite(hi)):
                 raise ValueError(f"SynthConfig.{name} must satisfy 0 < low <= high, got {(lo, hi)}")
@@ -281,10 +291,10 @@ def sample_params(cfg: SynthConfig, index: int, *, viscosity: float | None = Non
         substrate_level=float(rng.uniform(8.0, 45.0)),
         background=bg,
         gradient=(float(rng.uniform(-5, 5)), float(rng.uniform(-4, 4))),
-        drop_level=float(rng.uniform(12.0, 21.0)),
-        rim_amp=float(rng.uniform(28.0, 50.0)),
-        rim_len=float(rng.uniform(3.0, 5.5)) * max(sc, 0.5),
-        reflection=(float(rng.uniform(-0.2, 0.1)), float(rng.uniform(0.22, 0.36)),
+        drop_level=float(rng.uniform(*cfg.drop_level)),
+        rim_amp=float(rng.uniform(*cfg.rim_amp)),
+        rim_len=float(rng.uniform(*cfg.rim_len)) * max(sc, 0.5),
+        reflection=(float(rng.uniform(-0.2, 0.1)), float(rng.uniform(*cfg.reflection_height)),
                     float(rng.uniform(*cfg.reflection_peak))),
         noise_std=cfg.noise_std * float(rng.uniform(0.7, 1.3)),
         edge_sigma=cfg.blur_sigma * float(rng.uniform(*cfg.blur_spread)),
