@@ -1,7 +1,7 @@
 """The benchmark scripts that are not CLI commands (``benchmarks/quality_sweep.py``,
 ``benchmarks/r2_ceiling.py``, ``benchmarks/real_errors.py``, ``crop_motion.py``, ``seq_repeats.py``, ``reduce_auto.py``,
 ``synth_gap.py``, ``seq_figure.py``, ``latent_probe.py``, ``loss_spikes.py``, ``beta2_pairs.py``, ``recipe_pairs.py``,
-``r2_criterion.py``, ``recipe_margins.py``, ``grey_levels_test.py``) still run, on toy sizes on the CPU."""
+``r2_criterion.py``, ``recipe_margins.py``, ``grey_levels_test.py``, ``edge_profile.py``) still run, on toy sizes on the CPU."""
 from __future__ import annotations
 
 import importlib.util
@@ -74,6 +74,39 @@ def test_real_errors_figure(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "synthetic (2 crops): PSNR" in printed and "on the reflection" in printed
     assert errors.main(["--real-dir", str(tmp_path / "none"), "--model", f"tiny={ckpt}", "--out", str(out)]) == 2
+
+
+def test_edge_profile_distances_heights_and_a_run(tmp_path, capsys):
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from aecnn.checkpoint import save_checkpoint
+    from aecnn.models import create_autoencoder
+
+    mod = _load("edge_profile")
+    target = torch.ones(1, 1, 20, 20)
+    target[..., 5:15, 5:15] = 0.1  # a dark square
+    d = mod.signed_distance(target, 3)[0, 0]
+    assert d[5, 5] == -1 and d[6, 6] == -2 and d[9, 9] == 0 and d[4, 9] == 1 and d[2, 9] == 3 and d[0, 0] == 0
+    pred = target.clone()
+    pred[..., 4, 5:15] = 0.5  # error only just above the top edge: 1 px outside, at the top of the dark region
+    prof = mod.profile(pred, target, 3)
+    assert prof[1][0] > 0 and all(v[0] == 0 for k, v in prof.items() if k != 1)
+    rows = mod.by_height(pred, target)
+    assert rows[-1][1] == 1.0 and all(r[1] == 0 for r in rows[:-1])  # all of it in the top band
+    real = tmp_path / "real"
+    real.mkdir()
+    frame = np.full((130, 320), 255, np.uint8)
+    frame[60:128, 100:220] = 20
+    frame[128] = 0
+    Image.fromarray(frame).save(real / "frame_000001.png")
+    ckpt = save_checkpoint(tmp_path / "m.pt", create_autoencoder("tiny", (201, 201), latent_size=32))
+    out = tmp_path / "edge.md"
+    assert mod.main(["--real-dir", str(real), "--model", f"tiny={ckpt}", "--synthetic", "1", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "1 real crops, 2 synthetic validation crops" in text and "| +1 |" in text and "| 0.60–1.00 |" in text
+    assert mod.main(["--real-dir", str(tmp_path / "none"), "--model", f"tiny={ckpt}"]) == 2
 
 
 def test_real_error_shares():
