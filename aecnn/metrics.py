@@ -58,6 +58,17 @@ def ssim(pred: torch.Tensor, target: torch.Tensor, data_range: float = 1.0) -> t
     return _ssim(x, target.float(), data_range=data_range, size_average=False)
 
 
+def dilate(mask: torch.Tensor, radius: int) -> torch.Tensor:
+    """Binary dilation of a 0/1 float ``mask`` ``(B, 1, H, W)`` by a square of ``radius`` px."""
+    return F.max_pool2d(mask, 2 * radius + 1, stride=1, padding=radius)
+
+
+def erode(mask: torch.Tensor, radius: int) -> torch.Tensor:
+    """Binary erosion of a 0/1 float ``mask`` by a square of ``radius`` px (outside the image counts as
+    neither, so a region touching the border is not eroded from it)."""
+    return -F.max_pool2d(-mask, 2 * radius + 1, stride=1, padding=radius)
+
+
 @torch.no_grad()
 def outline_band(target: torch.Tensor, radius: int = 3, threshold: float = 0.5) -> torch.Tensor:
     """Boolean mask ``(B, 1, H, W)`` of pixels within ``radius`` px of a dark/light boundary of
@@ -69,10 +80,7 @@ def outline_band(target: torch.Tensor, radius: int = 3, threshold: float = 0.5) 
     if radius < 1:
         raise ValueError(f"radius must be >= 1, got {radius}")
     dark = (target.float() < threshold).float()
-    k = 2 * radius + 1
-    dilated = F.max_pool2d(dark, k, stride=1, padding=radius)
-    eroded = -F.max_pool2d(-dark, k, stride=1, padding=radius)
-    return (dilated - eroded) > 0.5
+    return (dilate(dark, radius) - erode(dark, radius)) > 0.5
 
 
 def reflection_mask(target: torch.Tensor, level: float = 100 / 255, threshold: float = 0.5, window: int = 21,

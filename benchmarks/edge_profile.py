@@ -20,10 +20,9 @@ import sys
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from aecnn.checkpoint import load_model
-from aecnn.metrics import reflection_mask
+from aecnn.metrics import dilate, erode, reflection_mask
 from aecnn.quality.data import load_real_frames, real_crops
 from aecnn.quality.report import print_report
 
@@ -38,12 +37,10 @@ def signed_distance(target: torch.Tensor, reach: int) -> torch.Tensor:
     dist = torch.zeros_like(dark)
     inside, outside = dark, dark
     for k in range(1, reach + 1):
-        eroded = 1 - F.max_pool2d(1 - inside, 3, stride=1, padding=1)
+        eroded, grown = erode(inside, 1), dilate(outside, 1)
         dist[(inside - eroded) > 0] = -k
-        inside = eroded
-        grown = F.max_pool2d(outside, 3, stride=1, padding=1)
         dist[(grown - outside) > 0] = k
-        outside = grown
+        inside, outside = eroded, grown
     return dist
 
 

@@ -21,6 +21,9 @@ from pathlib import Path
 
 from aecnn.quality.report import display_path, find, print_report, saved_results
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import recipe_margins as margins
+
 ROOT = Path(__file__).resolve().parent / "quality_results"
 SEEDS = (91, 92, 93)
 AFTER = {"drop_level": (10.0, 25.0), "rim_amp": (20.0, 70.0), "rim_len": (3.0, 7.0)}
@@ -37,9 +40,7 @@ def arm_of(cfg: dict) -> str | None:
 
 
 def planned(cfg: dict) -> bool:
-    return ((cfg["preset"], cfg["lr"], cfg.get("model_overrides") or [], cfg["images_seen"], cfg.get("beta2"),
-             cfg.get("recipe"), cfg["seed"]) == ("small", 1e-3, [], 391_168, 0.99, "train", 0)
-            and cfg["train_seed"] in SEEDS)
+    return margins.at_current_defaults(cfg) and cfg["train_seed"] in SEEDS
 
 
 def trainings(root: Path) -> dict[tuple[str, int], dict]:

@@ -46,7 +46,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from aecnn.metrics import outline_band, reflection_mask
+from aecnn.metrics import dilate, erode, outline_band, reflection_mask
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_CANDIDATES = (ROOT / ".." / "shared" / "data" / "droplet_frames", Path("/work/shared/data/droplet_frames"))
@@ -140,15 +140,11 @@ def frame_stats(frames: np.ndarray) -> dict[str, np.ndarray]:
     return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
 
 
-def _erode(mask: torch.Tensor, r: int) -> torch.Tensor:
-    return 1 - F.max_pool2d(1 - mask, 2 * r + 1, stride=1, padding=r)
-
-
 def _drop(x: torch.Tensor) -> torch.Tensor:
     """The drop of each crop ``x`` (N, 1, H, W, grey 0-255): its dark pixels (< 128) closed over 25 px, so
     the reflection spots count as drop (the baseline, a dark row across the crop, is part of it)."""
     dark = (x < 128).float()
-    return _erode(F.max_pool2d(dark, 25, stride=1, padding=12), 12)
+    return erode(dilate(dark, 12), 12)
 
 
 def drop_grey(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -156,7 +152,7 @@ def drop_grey(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     inside its outline) and of its rim (2-6 px inside) (added in the eighteenth session, for the rim and
     interior levels; NaN where a crop has no such pixels)."""
     filled = _drop(x)
-    inner, rim_out, rim_in = (_erode(filled, r) > 0 for r in (12, 2, 6))
+    inner, rim_out, rim_in = (erode(filled, r) > 0 for r in (12, 2, 6))
     rim = rim_out & ~rim_in
 
     def median(mask):
