@@ -20,21 +20,18 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from aecnn.data.synth import SynthConfig
 from aecnn.loss_spikes import find_spike
+from aecnn.quality.generator import describe, generator_of
 from aecnn.quality.report import print_report, saved_results
 
 ROOT = Path(__file__).resolve().parent / "quality_results"
-DEFAULT = SynthConfig()
 
 
-def _generator(cfg: dict) -> str:
+def _generator(meta: dict) -> str:
     """The generator fields a run changed from today's default ("" for the default itself; the runs of
-    2026-12-02 that named ``outline_modes=3`` ran what became the default)."""
-    def same(k, v):
-        d = getattr(DEFAULT, k, None)
-        return d == v or (isinstance(d, tuple) and list(d) == v)
-    return ", ".join(f"{k}={v}" for k, v in cfg.get("synth_overrides") or () if not same(k, v))
+    2026-12-02 that named ``outline_modes=3`` ran what became the default; runs before the nineteenth
+    session without overrides show the grey levels of then, :data:`aecnn.quality.generator.GREY_BEFORE`)."""
+    return describe(generator_of(meta))
 
 
 def trainings(root: Path, factor: float) -> list[dict]:
@@ -59,7 +56,7 @@ def trainings(root: Path, factor: float) -> list[dict]:
                      f" N={r['images_seen']:,}{' (cut)' if r['status'] == 'cut' else ''}"
                      f" lr={cfg.get('lr')} beta2={cfg.get('beta2', 0.999)}"
                      f"{' recipe ' + cfg['recipe'] if cfg.get('recipe', 'bench') != 'bench' else ''}"
-                     f"{' generator ' + gen if (gen := _generator(cfg)) else ''}")
+                     f"{' generator ' + gen if (gen := _generator(res['meta'])) else ''}")
             rows.append({"file": str(path.relative_to(root.parent)), "group": group, "seed": cfg.get("train_seed"),
                          "psnr": psnr, "spike": spike.ratio if spike else 0.0})
     return rows

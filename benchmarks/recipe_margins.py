@@ -20,10 +20,13 @@ import sys
 from pathlib import Path
 
 from aecnn.loss_spikes import find_spike
+from aecnn.quality.generator import describe, generator_of
 from aecnn.quality.report import display_path, find, print_report, saved_results
 
 ROOT = Path(__file__).resolve().parent / "quality_results"
-PCA_FILE = ROOT / "2026-12-02-outline" / "pca_cpu" / "results.json"
+# each generator's PCA 512 crop row (an exact fit: the same on CPU and GPU, 36.43 dB both for the default)
+GENERATORS = {"default": ROOT / "2026-12-06-nineteenth" / "call21c_grey_others" / "v1w" / "results.json",
+              "grey-before": ROOT / "2026-12-02-outline" / "pca_cpu" / "results.json"}
 SEEDS = (81, 82, 83, 91, 92, 93)
 TARGETS = {"PCA": 3.0, "V1, same images": 1.5, "V1, same seconds": 1.5, "seed bottleneck": 2.0}
 GAP_LIMIT = 6.0
@@ -36,17 +39,25 @@ def at_current_defaults(cfg: dict) -> bool:
              cfg.get("recipe"), cfg["seed"]) == ("small", 1e-3, [], 391_168, 0.99, "train", 0))
 
 
-def planned(cfg: dict) -> bool:
-    """The plan's settings (the training seed aside): the current defaults on the default generator."""
-    return at_current_defaults(cfg) and not cfg.get("synth_overrides")
+def on_generator(meta: dict, generator: str) -> bool:
+    """Whether a run trained on ``generator``: "default" (today's) or "grey-before" (today's but for the
+    drop's grey levels of before the nineteenth session, the generator the seventeenth session's plan ran on)."""
+    want = "" if generator == "default" else "grey levels before 2026-12-06"
+    return describe(generator_of(meta)) == want
 
 
-def collect(root: Path, seeds=SEEDS) -> dict:
-    """aecnn's trainings by seed; the other methods' rows; (aecnn, V1) pairs at the same seconds."""
-    out = {"aecnn": {}, "v1": [], "seed": [], "seconds": []}
+def planned(meta: dict, generator: str = "default") -> bool:
+    """The plan's settings (the training seed aside): the current defaults on ``generator``."""
+    return at_current_defaults(meta["config"]) and on_generator(meta, generator)
+
+
+def collect(root: Path, seeds=SEEDS, generator: str = "default") -> dict:
+    """aecnn's trainings by seed; the other methods' rows; (aecnn, V1) pairs at the same seconds (from one
+    process); V1 rows given an explicit number of seconds (``--seconds``: another process's time)."""
+    out = {"aecnn": {}, "v1": [], "seed": [], "seconds": [], "v1_fixed_seconds": []}
     for path, res in saved_results(root):
         cfg = res["meta"]["config"]
-        if not planned(cfg):
+        if not planned(res["meta"], generator):
             continue
         a = find(res, "crop", "aecnn-spatial", 512)
         if a is not None and cfg["train_seed"] in seeds:
@@ -61,6 +72,8 @@ def collect(root: Path, seeds=SEEDS) -> dict:
         v1s = find(res, "crop", "v1", 512, "seconds")
         if a is not None and v1s is not None:
             out["seconds"].append((a, v1s, display_path(path)))
+        elif v1s is not None and cfg.get("seconds"):
+            out["v1_fixed_seconds"].append({**v1s, "file": display_path(path)})
     return out
 
 
@@ -90,9 +103,12 @@ def report(found: dict, pca: float) -> str:
     lines += ["", "| margin | other's PSNR dB | lowest | mean | target | verdict |", "| --- | --- | --- | --- | --- | --- |"]
     ours = [_psnr(r) for r in a.values()]
     for name, need in TARGETS.items():
-        if name == "V1, same seconds":  # only the pairs from one process
+        if name == "V1, same seconds" and found["seconds"]:  # the pairs from one process
             margins = [_psnr(x) - _psnr(v) for x, v, _ in found["seconds"]]
             theirs = [_psnr(v) for _, v, _ in found["seconds"]]
+        elif name == "V1, same seconds" and found["v1_fixed_seconds"]:  # V1 given aecnn's time from elsewhere
+            theirs = [_psnr(v) for v in found["v1_fixed_seconds"]]
+            margins = [p - statistics.mean(theirs) for p in ours]
         elif name in others:
             ref = statistics.mean(others[name])
             margins, theirs = [p - ref for p in ours], others[name]
@@ -111,22 +127,29 @@ def report(found: dict, pca: float) -> str:
                  f"{statistics.mean(gaps):.2f} dB, {sum(g > GAP_LIMIT for g in gaps)} of {len(gaps)} over {GAP_LIMIT:g} dB.")
     if len(others.get("V1, same images", [])) > 1 or len(others.get("seed bottleneck", [])) > 1:
         lines.append("(V1 and the seed bottleneck: margins against the mean of their trainings.)")
+    if not found["seconds"]:
+        for v in found["v1_fixed_seconds"]:
+            lines.append(f"(V1, same seconds: no pair from one process; V1 trained {v['train_seconds']:.1f} s given "
+                         f"with `--seconds` ({v['images_seen']:,} images), `{v['file']}`, against every aecnn training.)")
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("root", type=Path, nargs="?", default=ROOT, help="folder searched for results.json files")
-    p.add_argument("--pca", type=Path, default=PCA_FILE, help="results.json holding the PCA 512 crop row")
+    p.add_argument("--generator", choices=GENERATORS, default="default",
+                   help="the runs' generator: today's default, or the grey levels of before the nineteenth "
+                        "session (the seventeenth session's plan; its report: 2026-12-06-eighteenth/recipe_margins.md)")
+    p.add_argument("--pca", type=Path, help="results.json holding the PCA 512 crop row (default: the generator's)")
     p.add_argument("--out", type=Path, help="also write the report here (markdown)")
     args = p.parse_args(argv)
     pca = None
-    for _, res in saved_results(args.pca.parent):
+    for _, res in saved_results((args.pca or GENERATORS[args.generator]).parent):
         r = find(res, "crop", "pca", 512)
         pca = _psnr(r) if r else pca
     if pca is None:
-        raise SystemExit(f"no PCA 512 crop row in {args.pca}")
-    return print_report(report(collect(args.root), pca), args.out)
+        raise SystemExit(f"no PCA 512 crop row in {args.pca or GENERATORS[args.generator]}")
+    return print_report(report(collect(args.root, generator=args.generator), pca), args.out)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ import torch
 from aecnn.checkpoint import atomic_save, save_checkpoint
 from aecnn.devices import resolve_device
 from aecnn.quality import data as qdata
+from aecnn.quality.generator import generator_record
 from aecnn.quality.loop import EvalResult, check_recipe, evaluate, loss_rose, model_codec, throughput, train
 from aecnn.quality.pca import PCA, pca_codec
 from aecnn.quality.plan import (
@@ -64,7 +65,7 @@ class Benchmark:
         self.t_start = time.perf_counter()
         self.device = resolve_device(cfg.device)
         self.runs: list[Run] = []
-        self.meta: dict = {"config": _jsonable(asdict(cfg))}
+        self.meta: dict = {"config": _jsonable(asdict(cfg)), "generator": generator_record(cfg.synth_overrides)}
         self.samples: dict = {}  # figures: (kind, method, latent) -> recon arrays
         self.pool = None  # multiprocessing Pool; False once it failed to start
         self.futures: dict[tuple, object] = {}  # run key -> AsyncResult

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from aecnn.checkpoint import atomic_save
+from aecnn.quality.generator import generator_record
 from aecnn.quality.plan import BenchConfig, Run
 
 
@@ -29,7 +30,9 @@ def identity(cfg: BenchConfig, run: Run) -> dict:
     return {"run": list(run.key), "preset": cfg.preset, "model_overrides": [list(kv) for kv in cfg.model_overrides],
             "data": {"seed": cfg.seed, "train_sequences": cfg.train_sequences, "val_sequences": cfg.val_sequences,
                      "frames_per_sequence": cfg.frames_per_sequence, "crop_size": list(cfg.crop_size),
-                     "strip_size": list(cfg.strip_size), "synth_overrides": [list(kv) for kv in cfg.synth_overrides]}}
+                     "strip_size": list(cfg.strip_size), "synth_overrides": [list(kv) for kv in cfg.synth_overrides],
+                     # the generator itself: the same overrides render other frames after a default changes
+                     "generator": generator_record(cfg.synth_overrides)}}
 
 
 def save_state(path: Path, state: dict, ident: dict) -> Path:

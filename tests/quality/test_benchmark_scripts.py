@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from aecnn.quality.generator import generator_record
+
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
@@ -447,14 +449,16 @@ def test_loss_spikes_groups_trainings_and_compares_those_with_a_spike(tmp_path, 
     flat = [[i * 100, v] for i, v in enumerate([1.0, 0.1, 0.01, 1e-3, 5e-4, 4e-4, 3e-4, 2.5e-4])]
     spiked = flat[:6] + [[600, 8e-3], [700, 3.5e-4]]
 
-    def results(seed, curve, psnr, overrides=()):
+    def results(seed, curve, psnr, overrides=(), recorded=True):
         cfg = {"preset": "small", "train_seed": seed, "lr": 1e-3, "synth_overrides": list(overrides)}
         run = {"kind": "crop", "method": "aecnn-spatial", "latent": 512, "budget": "images", "status": "ok",
                "images_seen": 800, "loss_curve": curve, "metrics": {"psnr": psnr}, "note": ""}
-        return json.dumps({"meta": {"config": cfg}, "runs": [run, {**run, "note": "same run as above"}]})
+        meta = {"config": cfg, **({"generator": generator_record(overrides)} if recorded else {})}
+        return json.dumps({"meta": meta, "runs": [run, {**run, "note": "same run as above"}]})
 
     for name, text in (("a", results(0, flat, 42.0)), ("b", results(1, spiked, 41.0)),
                        ("c", results(2, flat, 40.0, [["outline_modes", 4]])),  # another generator: own group
+                       ("d", results(3, flat, 39.0, recorded=False)),  # older file: the grey levels of its day
                        ("merged", results(0, flat, 42.0))):  # a merged table repeats runs: skipped
         (tmp_path / name).mkdir()
         (tmp_path / name / "results.json").write_text(text)
@@ -464,7 +468,9 @@ def test_loss_spikes_groups_trainings_and_compares_those_with_a_spike(tmp_path, 
     text = out.read_text()
     assert "| small spatial 512 N=800 lr=0.001 beta2=0.999 | 1 | 41.00 | 20× |" in text  # 8e-3 after 4e-4
     assert "| small spatial 512 N=800 lr=0.001 beta2=0.999 | 1, 41.00 | 1, 42.00 | -1.00 |" in text
-    assert "generator outline_modes=4" in text and "1 of 3 trainings have a spike" in text
+    assert "| small spatial 512 N=800 lr=0.001 beta2=0.999 generator outline_modes=4.0 | 2 |" in text
+    assert "| small spatial 512 N=800 lr=0.001 beta2=0.999 generator grey levels before 2026-12-06 | 3 |" in text
+    assert "1 of 4 trainings have a spike" in text
     (tmp_path / "empty").mkdir()
     assert spikes.main(["--root", str(tmp_path / "empty")]) == 1
     # "merged" is looked for below the root only, not in the folders above it
@@ -553,12 +559,13 @@ def test_recipe_margins_reads_the_lowest_margin_and_only_the_plans_settings(tmp_
         return {"kind": "crop", "method": method, "latent": 512, "budget": budget, "status": "ok",
                 "metrics": {"psnr": psnr}, "real_metrics": {"psnr": psnr - 6.0 if real is None else real}}
 
-    def write(name, seed, rows, **cfg):
+    def write(name, seed, rows, recorded=True, **cfg):
         d = tmp_path / name
         d.mkdir()
         c = {"preset": "small", "lr": 1e-3, "model_overrides": [], "images_seen": 391_168, "train_seed": seed,
              "beta2": 0.99, "recipe": "train", "synth_overrides": [], "seed": 0, **cfg}
-        (d / "results.json").write_text(json.dumps({"meta": {"config": c}, "runs": rows}))
+        meta = {"config": c, **({"generator": generator_record(c["synth_overrides"])} if recorded else {})}
+        (d / "results.json").write_text(json.dumps({"meta": meta, "runs": rows}))
 
     write("sec", 91, [row("aecnn-spatial", 43.0, 36.5), row("v1", 34.0),
                       row("aecnn-spatial", 43.0, 36.5, "seconds"), row("v1", 35.0, None, "seconds")])
@@ -566,8 +573,17 @@ def test_recipe_margins_reads_the_lowest_margin_and_only_the_plans_settings(tmp_
     write("seed", 0, [row("seed", 38.5)])
     write("bench", 93, [row("aecnn-spatial", 30.0)], recipe="bench")  # the old recipe: not counted
     write("other", 5, [row("aecnn-spatial", 30.0)])  # not one of the plan's seeds
+    # an older file without overrides trained on the grey levels of its day: only in --generator grey-before
+    write("old", 81, [row("aecnn-spatial", 44.0)], recorded=False)
+    write("oldv1", 0, [{**row("v1", 33.0, None, "seconds"), "train_seconds": 200.0, "images_seen": 1_000_000}],
+          recorded=False, seconds=200.0)
     found = mod.collect(tmp_path)
-    assert sorted(found["aecnn"]) == [91, 92] and len(found["seconds"]) == 1
+    assert sorted(found["aecnn"]) == [91, 92] and len(found["seconds"]) == 1 and not found["v1_fixed_seconds"]
+    before = mod.collect(tmp_path, generator="grey-before")
+    assert sorted(before["aecnn"]) == [81] and before["v1_fixed_seconds"][0]["metrics"]["psnr"] == 33.0
+    # no pair from one process: V1 given the seconds explicitly is compared with every aecnn training
+    text = mod.report(before, pca=30.0)
+    assert "| V1, same seconds | 33.00 | +11.00 | +11.00 | +1.5 | MET |" in text and "given with `--seconds`" in text
     text = mod.report(found, pca=36.25)
     assert "| PCA | 36.25 | +4.75 | +5.75 | +3 | MET |" in text
     assert "| V1, same images | 34.00 | +7.00 | +8.00 | +1.5 | MET |" in text
@@ -587,14 +603,15 @@ def test_grey_levels_test_applies_its_preregistered_rule(tmp_path, capsys):
     mod = _load("grey_levels_test")
     widened = [["drop_level", [10, 25]], ["rim_amp", [20, 70]], ["rim_len", [3, 7]]]
 
-    def write(name, seed, psnr, real, r2=0.96, synth=(), **cfg):
+    def write(name, seed, psnr, real, r2=0.96, synth=(), recorded=False, latent=512, **cfg):
         d = tmp_path / name
         d.mkdir()
-        run = {"kind": "crop", "method": "aecnn-spatial", "latent": 512, "budget": "images", "status": "ok",
+        run = {"kind": "crop", "method": "aecnn-spatial", "latent": latent, "budget": "images", "status": "ok",
                "metrics": {"psnr": psnr}, "real_metrics": {"psnr": real}, "r2_lstm_pc": r2}
         c = {"preset": "small", "lr": 1e-3, "model_overrides": [], "images_seen": 391_168, "train_seed": seed,
              "beta2": 0.99, "recipe": "train", "synth_overrides": list(synth), "seed": 0, **cfg}
-        (d / "results.json").write_text(json.dumps({"meta": {"config": c}, "runs": [run]}))
+        meta = {"config": c, **({"generator": generator_record(synth)} if recorded else {})}
+        (d / "results.json").write_text(json.dumps({"meta": meta, "runs": [run]}))
 
     for seed in (91, 92, 93):
         write(f"t{seed}", seed, 43.0, 36.8)  # gap 6.2
@@ -614,7 +631,14 @@ def test_grey_levels_test_applies_its_preregistered_rule(tmp_path, capsys):
     assert "(b) real PSNR 36.60 vs 36.80: fails" in mod.decide(found)[1]
     del found[("after", 93)]
     assert mod.decide(found) == ([91, 92], "incomplete: 2 of 3 seeds in both arms; no verdict")
-    write("g91b", 91, 42.0, 36.0, synth=widened)
+    # latent 128 (seeds 0-2): the same arms, reported without the rule
+    write("k0", 0, 40.0, 33.5, latent=128)
+    write("gk0", 0, 39.5, 34.0, latent=128, recorded=True)
+    write("gk1", 1, 39.5, 34.5, latent=128, recorded=True)
+    assert sorted(mod.trainings(tmp_path, 128)) == [("after", 0), ("after", 1), ("before", 0)]
+    assert "no rule (the rule is the 512 one): mean gap before 6.50 dB, after 5.25 dB" in mod.report(
+        mod.trainings(tmp_path, 128), 128)
+    write("g91b", 91, 42.0, 36.0, recorded=True)  # since the test, the default generator is the after arm's
     with pytest.raises(SystemExit, match="seed 91 trained twice in the after arm"):
         mod.trainings(tmp_path)
 
