@@ -43,12 +43,31 @@ def error_shares(pred: torch.Tensor, target: torch.Tensor, edge: int = 10) -> li
     return out
 
 
-def synthetic_crops(n_sequences: int) -> np.ndarray:
+def synthetic_crops(n_sequences: int, synth: dict | None = None) -> np.ndarray:
     """Two crops from each of ``n_sequences`` sequences of the benchmark's validation generator
-    (default ``SynthConfig``, seed 1000), uint8 ``(2n, 201, 201)``."""
+    (``SynthConfig`` with the ``synth`` overrides, seed 1000), uint8 ``(2n, 201, 201)``."""
     from aecnn.data.synth import SynthConfig, generate_in_memory
 
-    return generate_in_memory(SynthConfig(n_sequences=n_sequences, frames_per_sequence=2, seed=1000), "crop").frames
+    cfg = SynthConfig(n_sequences=n_sequences, frames_per_sequence=2, seed=1000, **(synth or {}))
+    return generate_in_memory(cfg, "crop").frames
+
+
+def add_synth_argument(p: argparse.ArgumentParser) -> None:
+    """``--synth FIELD=VALUE``: the checkpoints' generator, as the benchmark's ``--synth`` (the default
+    generator's grey levels changed in the nineteenth session: checkpoints trained before it need
+    ``--synth drop_level=12,21 --synth rim_amp=28,50 --synth rim_len=3,5.5``)."""
+    p.add_argument("--synth", action="append", default=[], metavar="FIELD=VALUE",
+                   help="SynthConfig field of the synthetic crops, as the benchmark's --synth (the checkpoints' generator)")
+
+
+def parse_synth(p: argparse.ArgumentParser, items: list[str]) -> dict:
+    from aecnn.data.synth import parse_override
+    from aecnn.quality.data import SPLIT_FIELDS
+
+    try:
+        return dict(parse_override(t, exclude=SPLIT_FIELDS) for t in items)
+    except ValueError as e:
+        p.error(str(e))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="PNG figure")
     p.add_argument("--synthetic", type=int, default=0, metavar="N",
                    help="also print the error shares on 2N synthetic validation crops (N sequences)")
+    add_synth_argument(p)
     a = p.parse_args(argv)
+    synth = parse_synth(p, a.synth)
     real = load_real_frames(a.real_dir)
     if real is None:
         print(f"no real frames in {a.real_dir}", file=sys.stderr)
@@ -84,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"on the reflection {share['spot']:.2f}; PSNR without the reflection {share['psnr_no_spot']:.1f} dB")
         summary = [("real", shares, per)]
         if a.synthetic > 0:
-            xs = torch.from_numpy(synthetic_crops(a.synthetic)).float().div(255.0).unsqueeze(1)
+            xs = torch.from_numpy(synthetic_crops(a.synthetic, synth)).float().div(255.0).unsqueeze(1)
             with torch.no_grad():
                 ys = model(xs).float().clamp(0, 1)
             summary.append((f"synthetic ({len(xs)} crops)", error_shares(ys, xs), psnr(ys, xs).numpy()))

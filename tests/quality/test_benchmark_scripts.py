@@ -109,6 +109,18 @@ def test_edge_profile_distances_heights_and_a_run(tmp_path, capsys):
     text = out.read_text()
     assert "1 real crops, 2 synthetic validation crops" in text and "| +1 |" in text and "| 0.60–1.00 |" in text
     assert mod.main(["--real-dir", str(tmp_path / "none"), "--model", f"tiny={ckpt}"]) == 2
+    # --synth: the checkpoints' generator (older ones trained on the grey levels of before the nineteenth session)
+    old = ["--synth", "drop_level=12,21", "--synth", "rim_amp=28,50", "--synth", "rim_len=3,5.5"]
+    assert mod.main(["--real-dir", str(real), "--model", f"tiny={ckpt}", "--synthetic", "1", "--out", str(out), *old]) == 0
+    assert out.read_text() != text  # other synthetic crops, so other synthetic columns
+    errors = _load("real_errors")
+    before = dict(zip(("drop_level", "rim_amp", "rim_len"), ((12.0, 21.0), (28.0, 50.0), (3.0, 5.5))))
+    a, b = errors.synthetic_crops(1), errors.synthetic_crops(1, before)
+    assert a.shape == b.shape and 0 < (a != b).mean() < 0.3  # only the drops' grey levels differ
+    for bad in ("nope=1", "seed=3"):  # unknown, and a field the split sets: one clear message each
+        with pytest.raises(SystemExit):
+            mod.main(["--real-dir", str(real), "--model", f"tiny={ckpt}", "--synth", bad])
+        assert f"'{bad}': expected FIELD=VALUE" in capsys.readouterr().err
 
 
 def test_real_error_shares():
