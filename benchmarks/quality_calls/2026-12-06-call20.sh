@@ -19,6 +19,9 @@
 #   call A: EXTRA="--synth drop_level=10,25 --synth rim_amp=20,70 --synth rim_len=3,7" RUNS="g91:aecnn-spatial:small:91 g92:aecnn-spatial:small:92 g93:aecnn-spatial:small:93"
 #   then: PYTHONPATH=$PWD python3 benchmarks/grey_levels_test.py <results folder> (the rule, fixed beforehand)
 # (EXTRA, not ARGS, carries --synth: ARGS turns every comma into a space, and the ranges hold commas.)
+# Nineteenth session: that test came out for the widened levels, the generator's default since 595e4ca; on a later
+# commit the same runs need no EXTRA, and the eighteenth session's rows need the earlier levels:
+#   EXTRA="--synth drop_level=12,21 --synth rim_amp=28,50 --synth rim_len=3,5.5"
 # DEVICE, IMAGES and EXTRA exist for a CPU rehearsal: DEVICE=cpu IMAGES=64 EXTRA="--train-sequences 4 --val-sequences 4 --no-real" ...
 # Usage on the device (repository root, $OUT set): COMMIT=<HEAD> RUNS="..." bash benchmarks/quality_calls/2026-12-06-call20.sh
 # Each call writes to a fresh /tmp/q20.XXXX, so a warm machine's earlier call is not sent back twice (as call 18's was).
