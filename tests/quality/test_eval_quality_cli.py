@@ -33,6 +33,9 @@ def test_quick_end_to_end(tmp_path, capsys):
         assert r["metrics"]["psnr"] > 0 and 0 <= r["metrics"]["ssim"] <= 1
         assert math.isfinite(r["r2_lstm_pc"])  # the LSTM on principal components + drop motion ran
     assert ("strip", "v1", "images") not in runs  # V1 takes 201x201 only
+    from aecnn.quality.generator import generator_record  # the generator itself, not only the overrides
+
+    assert results["meta"]["generator"] == generator_record() and results["meta"]["generator"]["drop_level"] == [10.0, 25.0]
     assert runs[("strip", "aecnn-conv", "images")]["status"] == "ok"
     assert runs[("crop", "v1", "seconds")]["status"] == "ok"
     assert (tmp_path / "fig_psnr_latent.png").is_file() and (tmp_path / "fig_loss.png").is_file()
