@@ -10,6 +10,11 @@ the aecnn trainings clears it (+3 / +1.5 / +1.5 / +2 dB); otherwise missed, with
 real-crop gap (synthetic minus real PSNR) of the aecnn trainings is reported as a mean and the count
 over 6 dB.
 
+Since the nineteenth session the default generator has wider drop grey levels, and every margin was
+re-measured on it: ``--generator default`` (the default) reads those runs, with V1 at the same seconds
+given aecnn's time from another process (``--seconds``) where no pair from one process exists;
+``--generator grey-before`` reads the seventeenth session's plan on the earlier grey levels.
+
     PYTHONPATH=$PWD python3 benchmarks/recipe_margins.py benchmarks/quality_results --out margins.md
 """
 from __future__ import annotations
