@@ -23,11 +23,11 @@ import torch
 
 from aecnn.checkpoint import load_model
 from aecnn.metrics import dilate, erode, reflection_mask
-from aecnn.quality.data import load_real_frames, real_crops
+from aecnn.quality.data import real_crops
 from aecnn.quality.report import print_report
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from real_errors import add_synth_argument, parse_synth, synthetic_crops
+from real_errors import parse_args, synthetic_crops
 
 
 def signed_distance(target: torch.Tensor, reach: int) -> torch.Tensor:
@@ -112,12 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--synthetic", type=int, default=64, metavar="N", help="2N synthetic validation crops (N sequences)")
     p.add_argument("--reach", type=int, default=5, help="largest distance to the outline, px")
     p.add_argument("--out", type=Path, help="also write the tables here (markdown)")
-    add_synth_argument(p)
-    a = p.parse_args(argv)
-    synth = parse_synth(p, a.synth)
-    real = load_real_frames(a.real_dir)
+    a, synth, real = parse_args(p, argv)
     if real is None:
-        print(f"no real frames in {a.real_dir}", file=sys.stderr)
         return 2
     x = torch.from_numpy(real_crops(real[0], (201, 201))).float().div(255.0).unsqueeze(1)
     xs = torch.from_numpy(synthetic_crops(a.synthetic, synth)).float().div(255.0).unsqueeze(1)

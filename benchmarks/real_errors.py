@@ -52,22 +52,26 @@ def synthetic_crops(n_sequences: int, synth: dict | None = None) -> np.ndarray:
     return generate_in_memory(cfg, "crop").frames
 
 
-def add_synth_argument(p: argparse.ArgumentParser) -> None:
-    """``--synth FIELD=VALUE``: the checkpoints' generator, as the benchmark's ``--synth`` (the default
-    generator's grey levels changed in the nineteenth session: checkpoints trained before it need
-    ``--synth drop_level=12,21 --synth rim_amp=28,50 --synth rim_len=3,5.5``)."""
-    p.add_argument("--synth", action="append", default=[], metavar="FIELD=VALUE",
-                   help="SynthConfig field of the synthetic crops, as the benchmark's --synth (the checkpoints' generator)")
-
-
-def parse_synth(p: argparse.ArgumentParser, items: list[str]) -> dict:
+def parse_args(p: argparse.ArgumentParser, argv: list[str] | None):
+    """``(args, synth, real)`` for a script over checkpoints, the real frames and synthetic crops: adds
+    ``--synth FIELD=VALUE`` (the checkpoints' generator, as the benchmark's ``--synth``; the default grey
+    levels changed in the nineteenth session, so checkpoints trained before it need ``--synth
+    drop_level=12,21 --synth rim_amp=28,50 --synth rim_len=3,5.5``), parses, and loads ``args.real_dir``
+    (``real`` is None, with a message, when it holds no frames)."""
     from aecnn.data.synth import parse_override
     from aecnn.quality.data import SPLIT_FIELDS
 
+    p.add_argument("--synth", action="append", default=[], metavar="FIELD=VALUE",
+                   help="SynthConfig field of the synthetic crops, as the benchmark's --synth (the checkpoints' generator)")
+    a = p.parse_args(argv)
     try:
-        return dict(parse_override(t, exclude=SPLIT_FIELDS) for t in items)
+        synth = dict(parse_override(t, exclude=SPLIT_FIELDS) for t in a.synth)
     except ValueError as e:
         p.error(str(e))
+    real = load_real_frames(a.real_dir)
+    if real is None:
+        print(f"no real frames in {a.real_dir}", file=sys.stderr)
+    return a, synth, real
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,12 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="PNG figure")
     p.add_argument("--synthetic", type=int, default=0, metavar="N",
                    help="also print the error shares on 2N synthetic validation crops (N sequences)")
-    add_synth_argument(p)
-    a = p.parse_args(argv)
-    synth = parse_synth(p, a.synth)
-    real = load_real_frames(a.real_dir)
+    a, synth, real = parse_args(p, argv)
     if real is None:
-        print(f"no real frames in {a.real_dir}", file=sys.stderr)
         return 2
     frames, names = real
     crops = real_crops(frames, (201, 201))
