@@ -405,6 +405,8 @@ class Benchmark:
             except PoolTimeout:
                 scores = {"r2_lstm": math.nan, "r2_ridge": math.nan}
                 run.note = (run.note + "; " if run.note else "") + "LSTM R2 not finished by the deadline"
+                log.warning("%s: the sequence stage's LSTM fit did not finish by the deadline; R² LSTM not measured",
+                            run.key)
                 saved = self._args_for(run)
                 if saved is not None:
                     scores["r2_ridge"] = sequence_scores(*saved[0], lstm=False)["r2_ridge"]

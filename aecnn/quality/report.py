@@ -99,10 +99,12 @@ def markdown_table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def _check(name: str, value: float | None, need: float, unit: str = "dB", difference: bool = True) -> str:
-    """One target line; ``difference``: ``value`` is a margin over another method (printed signed)."""
+def _check(name: str, value: float | None, need: float, unit: str = "dB", difference: bool = True,
+           why: str = "") -> str:
+    """One target line; ``difference``: ``value`` is a margin over another method (printed signed);
+    ``why``: the reason printed when ``value`` is missing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return f"- {name}: NOT MEASURED"
+        return f"- {name}: NOT MEASURED" + (f" ({why})" if why else "")
     ok = value >= need
     spec = ("+" if difference else "") + (".3f" if unit == "R²" else ".2f")
     return f"- {name}: {value:{spec}} {unit} (need ≥ {need:{spec}}) → {'MET' if ok else 'MISSED'}"
@@ -125,8 +127,10 @@ def targets(results: dict) -> str:
             ae = find(results, "crop", m, ref, budget)
             if ae is None:
                 continue
-            out.append(_check(f"crop L={ref}, same {budget}: {label} − PCA", d(ae, find(results, "crop", "pca", ref, budget)), 3.0))
-            out.append(_check(f"crop L={ref}, same {budget}: {label} − V1", d(ae, find(results, "crop", "v1", ref, budget)), 1.5))
+            for other, name, need in (("pca", "PCA", 3.0), ("v1", "V1", 1.5)):
+                o = find(results, "crop", other, ref, budget)
+                out.append(_check(f"crop L={ref}, same {budget}: {label} − {name}", d(ae, o), need,
+                                  why="" if o is not None else f"no {name} run at this budget"))
     for kind in ("crop", "strip"):
         for lat in sorted({r["latent"] for r in results["runs"] if r["kind"] == kind}):
             for m, label in strategies:
@@ -143,7 +147,8 @@ def targets(results: dict) -> str:
                 v = ae.get(reg)
                 if reg == "r2_lstm_pc" and (v is None or math.isnan(v)):
                     continue  # not run (seq_reduce 0, or a results.json from before it existed)
-                out.append(_check(f"{kind} L={ref}: {reg} of {label}", v, 0.95, "R²", difference=False))
+                why = "not finished by the deadline" if "not finished by the deadline" in ae.get("note", "") else ""
+                out.append(_check(f"{kind} L={ref}: {reg} of {label}", v, 0.95, "R²", difference=False, why=why))
                 if pca is not None and v is not None and pca.get(reg) is not None:
                     out.append(_check(f"{kind} L={ref}: {reg} {label} − PCA", v - pca[reg], 0.0, "R²"))
     for kind in ("crop", "strip"):

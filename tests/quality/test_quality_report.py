@@ -28,3 +28,14 @@ def test_preset_name_shows_the_options_that_changed_the_preset():
         "tiny [channel_config=8-16-32]"
     assert preset_name({"preset": "small", "model_overrides": [["spatial_channels", 8]]}) == \
         "small [spatial_channels=8]"
+
+
+def test_a_missing_value_says_why():
+    # the twentieth session's 2048 row: the LSTM fit ran past --deadline and its line read only "NOT MEASURED"
+    late = _run("aecnn-spatial", 44.7, float("nan"), r2_ridge=0.91, note="model: m.pt; LSTM R2 not finished by the deadline")
+    lines = targets({"meta": {"config": {"reference_latent": 512}}, "runs": [late]}).splitlines()
+    assert "- crop L=512: r2_lstm of aecnn spatial (default): NOT MEASURED (not finished by the deadline)" in lines
+    assert "- crop L=512, same images: aecnn spatial (default) − PCA: NOT MEASURED (no PCA run at this budget)" in lines
+    assert "- crop L=512, same images: aecnn spatial (default) − V1: NOT MEASURED (no V1 run at this budget)" in lines
+    # ridge is scored after a late LSTM: its line carries the number
+    assert "- crop L=512: r2_ridge of aecnn spatial (default): 0.910 R² (need ≥ 0.950) → MISSED" in lines
