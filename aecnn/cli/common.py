@@ -66,12 +66,15 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--bottleneck-grid", nargs=2, type=int, metavar=("GH", "GW"),
                    help="force the bottleneck grid; 4 4 gives the seed's pooled bottleneck")
     g.add_argument("--spatial-channels", type=int)
+    g.add_argument("--max-grid-positions", type=int,
+                   help="most positions of the bottleneck grid (default 256: 2 x 16 x 16 at latent 512 on 201 x 201; "
+                   "64 gives 8 x 8 x 8 there)")
     g.add_argument("--gradient-checkpointing", action="store_true")
 
 
 MODEL_FIELDS = ("latent_size", "latent_strategy", "block_config", "channel_config", "stride_config",
                 "blocks_per_stage", "norm", "activation", "output_activation", "attention_heads",
-                "bottleneck_channels", "bottleneck_grid", "spatial_channels")
+                "bottleneck_channels", "bottleneck_grid", "spatial_channels", "max_grid_positions")
 
 
 def model_overrides(args: argparse.Namespace) -> dict[str, Any]:

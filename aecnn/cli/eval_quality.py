@@ -50,6 +50,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spatial-channels", type=at_least(1), help="channels of aecnn's spatial latent (default: the preset's, "
                    "the fewest that fit: 2 x 16 x 16 at latent 512 on crops; 8 gives 8 x 8 x 8); aecnn-spatial only, "
                    "so --methods must leave out aecnn-conv and seed")
+    p.add_argument("--max-grid-positions", type=at_least(16), help="most positions of aecnn's spatial latent grid "
+                   "(default: the preset's, 256; 64 lays latent 512 on crops out as 8 x 8 x 8 and on 1280 x 152 strips as "
+                   "16 x 2 x 16); aecnn-spatial only, as --spatial-channels")
     p.add_argument("--blocks-per-stage", type=at_least(0), help="blocks per encoder / decoder stage of every aecnn network "
                    "(and the seed bottleneck's; default: the preset's, 1)")
     p.add_argument("--kinds", nargs="+", choices=("crop", "strip"), help="frame kinds (default both)")
@@ -123,7 +126,7 @@ def _config(args: argparse.Namespace):
             SynthConfig(**dict(args.synth))
         except (TypeError, ValueError) as exc:
             raise CLIError(f"--synth: {exc}") from None
-    given = model_overrides(args)  # --spatial-channels / --blocks-per-stage, those given
+    given = model_overrides(args)  # --spatial-channels / --max-grid-positions / --blocks-per-stage, those given
     if given:
         over["model_overrides"] = _model_options(args, given)
     found = (c for d in DEFAULT_REAL for c in (Path(d), REPO / d) if c.is_dir())
@@ -154,9 +157,10 @@ def _model_options(args: argparse.Namespace, given: dict) -> tuple[tuple[str, ob
     from aecnn.quality.plan import METHODS, BenchConfig
 
     flat = sorted(set(args.methods or METHODS) & {"aecnn-conv", "seed"})
-    if "spatial_channels" in given and flat:
-        raise CLIError(f"--spatial-channels applies to the spatial latent only, but --methods includes "
-                       f"{', '.join(flat)}: give e.g. --methods aecnn-spatial (and pca / v1 if wanted)")
+    for field in ("spatial_channels", "max_grid_positions"):
+        if field in given and flat:
+            raise CLIError(f"--{field.replace('_', '-')} applies to the spatial latent only, but --methods includes "
+                           f"{', '.join(flat)}: give e.g. --methods aecnn-spatial (and pca / v1 if wanted)")
     base = dict(BenchConfig.quick().model_overrides) if args.quick else {}
     return tuple({**base, **given}.items())
 

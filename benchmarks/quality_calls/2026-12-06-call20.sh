@@ -41,8 +41,12 @@ done
 wait
 tar -C $W --exclude models -czf $OUT/results.tgz .
 # each aecnn checkpoint as its own file (small: ~5 MB; at most 8 files come back, 16 MiB each: three runs
-# bring log.txt, results.tgz, three logs and three checkpoints; large's ~77 MB stays on the machine)
-for f in $W/models/*/crop-aecnn-spatial-L512-images.pt; do
-  [ -e "$f" ] && [ $(stat -c %s $f) -lt 16000000 ] && cp $f $OUT/$(basename $(dirname $f)).pt
+# bring log.txt, results.tgz, three logs and three checkpoints; large's ~77 MB stays on the machine).
+# A run's crop checkpoint at 512 comes back as RUN.pt (as before); since the twentieth session its other
+# aecnn checkpoints (strips, 2048, 128: none came back then) as RUN-<file>.pt.
+for f in $W/models/*/*-aecnn-*-images.pt; do
+  [ -e "$f" ] && [ $(stat -c %s $f) -lt 16000000 ] || continue
+  run=$(basename $(dirname $f))
+  case $(basename $f) in crop-aecnn-spatial-L512-images.pt) cp $f $OUT/$run.pt ;; *) cp $f $OUT/$run-$(basename $f) ;; esac
 done
 echo "done at $((SECONDS - T0)) s" >> $OUT/log.txt

@@ -387,3 +387,42 @@ def test_an_unreadable_training_state_is_named(tmp_path, capsys):
 
     with pytest.raises(ValueError, match="--train-state needs --images-seen"):
         BenchConfig(state_dir=str(state))
+
+
+def test_max_grid_positions_lays_out_crops_and_strips_and_is_spatial_only(tmp_path, capsys):
+    # the candidate default of the twentieth session's plan: at most 64 positions (8x8x8 on crops, 16x2x16 on strips)
+    import argparse
+
+    from aecnn.cli import eval_quality
+    from aecnn.quality.plan import build_model
+
+    p = argparse.ArgumentParser()
+    eval_quality.add_arguments(p)
+    cfg = eval_quality._config(p.parse_args(["--out", str(tmp_path), "--no-real", "--latents", "512",
+                                             "--max-grid-positions", "64", "--methods", "aecnn-spatial", "pca"]))
+    assert dict(cfg.model_overrides) == {"max_grid_positions": 64}
+    over = dict(cfg.model_overrides)
+    assert build_model("aecnn-spatial", cfg.preset, cfg.crop_size, 512, over).latent_shape == (8, 8, 8)
+    assert build_model("aecnn-spatial", cfg.preset, cfg.strip_size, 512, over).latent_shape == (16, 2, 16)
+    assert build_model("aecnn-spatial", cfg.preset, cfg.crop_size, 128, over).latent_shape == (2, 8, 8)  # unchanged
+    assert build_model("aecnn-spatial", cfg.preset, cfg.crop_size, 512, {}).latent_shape == (2, 16, 16)  # the default
+    rc = main(["eval-quality", "--out", str(tmp_path / "r"), "--no-real", "--latents", "512", "--max-grid-positions", "64"])
+    assert rc == 2 and "--max-grid-positions applies to the spatial latent only" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["eval-quality", "--out", str(tmp_path / "r"), "--no-real", "--max-grid-positions", "8"])
+    assert stop.value.code == 2 and "--max-grid-positions: must be at least 16" in capsys.readouterr().err
+    assert not (tmp_path / "r" / "results.json").exists()
+
+
+def test_max_grid_positions_reaches_the_model_of_aecnn_train_and_info(capsys):
+    import argparse
+
+    from aecnn.cli import train
+    from aecnn.cli.common import model_overrides
+
+    assert main(["info", "--preset", "small", "--input-size", "201", "201", "--latent-size", "512",
+                 "--max-grid-positions", "64"]) == 0
+    assert "native shape (B, 8, 8, 8)" in capsys.readouterr().out
+    p = argparse.ArgumentParser()
+    train.add_arguments(p)  # aecnn train's model options are the same group
+    assert model_overrides(p.parse_args(["data", "--max-grid-positions", "64"]))["max_grid_positions"] == 64
