@@ -37,6 +37,7 @@ from aecnn.quality.loop import EvalResult, check_recipe, evaluate, loss_rose, mo
 from aecnn.quality.pca import PCA, pca_codec
 from aecnn.quality.plan import (
     KINDS,
+    LATE_LSTM,
     METHODS,
     NETWORKS,
     SECONDS_REFERENCE,
@@ -404,7 +405,7 @@ class Benchmark:
                 scores = fut.get(timeout=left)
             except PoolTimeout:
                 scores = {"r2_lstm": math.nan, "r2_ridge": math.nan}
-                run.note = (run.note + "; " if run.note else "") + "LSTM R2 not finished by the deadline"
+                run.note = (run.note + "; " if run.note else "") + LATE_LSTM
                 log.warning("%s: the sequence stage's LSTM fit did not finish by the deadline; R² LSTM not measured",
                             run.key)
                 saved = self._args_for(run)

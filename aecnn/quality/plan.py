@@ -19,6 +19,7 @@ NETWORKS = METHODS[1:]
 RECIPES = ("bench", "train")  # the training loop's own optimiser and schedule, or aecnn train's (loop.train)
 SECONDS_REFERENCE = "aecnn-spatial"  # the presets' latent_strategy: its time defines the seconds budget
 KINDS = ("crop", "strip")
+LATE_LSTM = "LSTM R2 not finished by the deadline"  # a Run's note when its LSTM fit was abandoned
 
 
 @dataclass(frozen=True)

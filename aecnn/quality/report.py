@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aecnn.quality.plan import METHODS
+from aecnn.quality.plan import LATE_LSTM, METHODS
 
 ORDER = {m: i for i, m in enumerate(METHODS)}
 
@@ -147,7 +147,7 @@ def targets(results: dict) -> str:
                 v = ae.get(reg)
                 if reg == "r2_lstm_pc" and (v is None or math.isnan(v)):
                     continue  # not run (seq_reduce 0, or a results.json from before it existed)
-                why = "not finished by the deadline" if "not finished by the deadline" in ae.get("note", "") else ""
+                why = "not finished by the deadline" if LATE_LSTM in ae.get("note", "") else ""
                 out.append(_check(f"{kind} L={ref}: {reg} of {label}", v, 0.95, "R²", difference=False, why=why))
                 if pca is not None and v is not None and pca.get(reg) is not None:
                     out.append(_check(f"{kind} L={ref}: {reg} {label} − PCA", v - pca[reg], 0.0, "R²"))
