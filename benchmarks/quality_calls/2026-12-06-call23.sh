@@ -14,7 +14,7 @@
 # ARGS overrides the protocol's sizes for a CPU rehearsal: DEVICE=cpu ARGS="--train-sequences 17 --val-sequences 8
 # --epochs 2 --cv-folds 2 --seeds 0".
 set -uo pipefail
-export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
+export PYTHONPATH=$PWD:$PWD/.whl/pytorch_msssim-1.0.0-py3-none-any.whl PYTHONUNBUFFERED=1
 LIMIT=${LIMIT:-575}
 T0=$SECONDS
 set -- ${CKPTS:?}
