@@ -1,7 +1,7 @@
 """The benchmark scripts that are not CLI commands (``benchmarks/quality_sweep.py``,
 ``benchmarks/r2_ceiling.py``, ``benchmarks/real_errors.py``, ``crop_motion.py``, ``seq_repeats.py``, ``reduce_auto.py``,
 ``synth_gap.py``, ``seq_figure.py``, ``latent_probe.py``, ``loss_spikes.py``, ``beta2_pairs.py``, ``recipe_pairs.py``,
-``r2_criterion.py``, ``recipe_margins.py``, ``grey_levels_test.py``, ``edge_profile.py``, ``layout_test.py``) still run, on toy sizes on the CPU."""
+``r2_criterion.py``, ``recipe_margins.py``, ``grey_levels_test.py``, ``edge_profile.py``, ``layout_test.py``, ``untrained_checkpoint.py``) still run, on toy sizes on the CPU."""
 from __future__ import annotations
 
 import importlib.util
@@ -773,3 +773,24 @@ def test_layout_test_applies_its_preregistered_rule(tmp_path, capsys):
     write("sg2b", 2, [row("strip", "aecnn-spatial", 512, 37.0, 35.0)], cand)
     with pytest.raises(SystemExit, match="strip 512 seed 2 \\(candidate layout\\) trained twice"):
         mod.runs(tmp_path)
+
+
+def test_untrained_checkpoint_writes_the_seeded_initial_network(tmp_path, capsys):
+    import torch
+
+    from aecnn.checkpoint import load_model
+
+    mod = _load("untrained_checkpoint")
+    out = tmp_path / "rand.pt"
+    assert mod.main(["--out", str(out), "--preset", "tiny", "--input-size", "64", "64", "--latent", "128",
+                     "--seed", "3", "--set", "spatial_channels=8"]) == 0
+    model = load_model(out)
+    assert f"laid out {tuple(model.latent_shape)}, seed 3" in capsys.readouterr().out
+    again = mod.build("tiny", (64, 64), 128, 3, {"spatial_channels": 8})
+    assert model.latent_shape[0] == 8 and model.latent_shape == again.latent_shape
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+    other = mod.build("tiny", (64, 64), 128, 4, {"spatial_channels": 8})  # another seed, other weights
+    assert not all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), other.state_dict().values()))
+    with pytest.raises(SystemExit):
+        mod.main(["--out", str(tmp_path / "x.pt"), "--set", "no_such_field=3"])
+    assert "expected FIELD=INTEGER" in capsys.readouterr().err and not (tmp_path / "x.pt").exists()
