@@ -3,9 +3,9 @@
 # (strip_invariant.py: --variants recentre --reduce 4 8 16 --base-reduce 4 8 16 --window 5 9 --reduce-method pls
 # --seeds 0 1 2 3 4) on the device, where the encoding runs on the GPU and the LSTM fits on its CPU cores: two
 # checkpoints with 7 workers each took about 200 s on an H200 in the ninth session (call 11), against about
-# 20 minutes each on the two-core CPU here. Used for the layout test (QUALITY.md, "Twentieth session"): the
-# candidate strips sg2 / sg3 (and, with time, the current layout's st2 / st3), brought back by call20.sh as
-# RUN-strip-aecnn-spatial-L512-images.pt and carried back to the device in an ignored folder, e.g.
+# 20 minutes each on the two-core CPU here (one checkpoint with 15 workers: 84 s on an H100, twentieth session).
+# Strip checkpoints come back from call20.sh as RUN-strip-aecnn-spatial-L512-images.pt (an untrained control from
+# benchmarks/untrained_checkpoint.py --input-size 152 1280) and go back to the device in an ignored folder, e.g.
 #   mkdir -p .device_ckpt && cp /work/.device/N/sg2-strip-aecnn-spatial-L512-images.pt .device_ckpt/sg2.pt  (etc.)
 #   run: CKPTS="sg2=.device_ckpt/sg2.pt sg3=.device_ckpt/sg3.pt" bash benchmarks/quality_calls/2026-12-06-call23.sh
 #   carry: [".whl", ".device_ckpt"]

@@ -1,7 +1,7 @@
 """The benchmark scripts that are not CLI commands (``benchmarks/quality_sweep.py``,
 ``benchmarks/r2_ceiling.py``, ``benchmarks/real_errors.py``, ``crop_motion.py``, ``seq_repeats.py``, ``reduce_auto.py``,
 ``synth_gap.py``, ``seq_figure.py``, ``latent_probe.py``, ``loss_spikes.py``, ``beta2_pairs.py``, ``recipe_pairs.py``,
-``r2_criterion.py``, ``recipe_margins.py``, ``grey_levels_test.py``, ``edge_profile.py``, ``layout_test.py``, ``untrained_checkpoint.py``) still run, on toy sizes on the CPU."""
+``r2_criterion.py``, ``recipe_margins.py``, ``grey_levels_test.py``, ``edge_profile.py``, ``untrained_checkpoint.py``) still run, on toy sizes on the CPU."""
 from __future__ import annotations
 
 import importlib.util
@@ -717,62 +717,6 @@ def test_r2_criterion_pools_runs_that_share_their_pca_reference(tmp_path, capsys
         mod.main([str(a), str(d), "--count", "s1", "s2"])
     with pytest.raises(SystemExit, match="cannot read .*missing.json"):
         mod.main([str(a), str(tmp_path / "missing.json"), "--count", "s1"])
-
-
-def test_layout_test_applies_its_preregistered_rule(tmp_path, capsys):
-    mod = _load("layout_test")
-
-    def write(name, seed, rows, overrides=(), **cfg):
-        d = tmp_path / "call" / name
-        d.mkdir(parents=True)
-        c = {"preset": "small", "lr": 1e-3, "model_overrides": [list(o) for o in overrides], "images_seen": 391_168,
-             "train_seed": seed, "beta2": 0.99, "recipe": "train", "synth_overrides": [], "seed": 0, **cfg}
-        meta = {"config": c, "generator": generator_record(())}
-        (d / "results.json").write_text(json.dumps({"meta": meta, "runs": rows}))
-
-    def row(kind, method, latent, psnr, real, status="ok"):
-        return {"kind": kind, "method": method, "latent": latent, "budget": "images", "status": status,
-                "metrics": {"psnr": psnr}, "real_metrics": {"psnr": real}}
-
-    def scores(name, recentre, base):
-        path = tmp_path / f"{name}.json"
-        path.write_text(json.dumps({"summary": {"aecnn recentre": {"mean": recentre}, "PCA base": {"mean": base}}}))
-        return f"{name}={path}"
-
-    cand = [("max_grid_positions", 64)]
-    write("st0", 0, [row("strip", "pca", 512, 31.5, 26.2), row("strip", "aecnn-spatial", 512, 38.0, 36.1)])
-    write("sg2", 2, [row("strip", "aecnn-spatial", 512, 37.0, 35.0)], cand)
-    write("sg3", 3, [row("strip", "aecnn-spatial", 512, 36.0, 34.5)], cand)
-    write("wg0", 0, [row("crop", "aecnn-spatial", 2048, 43.0, 37.5)], cand)
-    write("other", 2, [row("strip", "aecnn-spatial", 512, 20.0, 10.0)], [("spatial_channels", 16)])  # not a layout of the test
-    found, pca = mod.runs(tmp_path)
-    assert pca == 31.5 and len(found) == 4  # st0 (current), sg2, sg3, wg0; "other" left out
-    good = [scores("sg2", 0.960, 0.944), scores("sg3", 0.955, 0.944)]
-    assert mod.main([str(tmp_path), "--scores", *good, "--out", str(tmp_path / "r.md")]) == 0
-    text = (tmp_path / "r.md").read_text()
-    assert "**Rule:** every check holds → the presets' spatial latent becomes at most 64 positions" in text
-    assert "| sg2 | candidate (rule) | strip 512 | 2 | 37.00 | 35.00 | 2.00 | 0.9600 / 0.9440 |" in text
-    # (a) fails when recentre is below PCA base, though above 0.95
-    _, verdict = mod.decide(found, pca, {"sg2": (0.960, 0.944), "sg3": (0.951, 0.952)})
-    assert verdict == "a check fails → the default layout stays"
-    # (c) fails: a candidate strip less than 3 dB above PCA's
-    found[("candidate", "strip", 512, 3)]["psnr"] = 34.4
-    assert mod.decide(found, pca, {"sg2": (0.96, 0.94), "sg3": (0.96, 0.94)})[1].endswith("stays")
-    found[("candidate", "strip", 512, 3)]["psnr"] = 36.0
-    # (d) fails: wg0's real gap over 6 dB; a cut training fails too
-    found[("candidate", "crop", 2048, 0)]["real"] = 36.9
-    assert mod.decide(found, pca, {"sg2": (0.96, 0.94), "sg3": (0.96, 0.94)})[1].endswith("stays")
-    found[("candidate", "crop", 2048, 0)].update(real=37.5, status="cut")
-    assert mod.decide(found, pca, {"sg2": (0.96, 0.94), "sg3": (0.96, 0.94)})[1].endswith("stays")
-    # scores missing, or a run missing: no verdict
-    assert mod.decide(found, pca, {"sg2": (0.96, 0.94)})[1].startswith("incomplete: a check")
-    del found[("candidate", "strip", 512, 2)]
-    assert mod.decide(found, pca, {})[1] == "incomplete: no candidate run for strip 512 seed 2; no verdict"
-    with pytest.raises(SystemExit, match="not a strip_invariant.py JSON"):
-        mod.main([str(tmp_path), "--scores", f"sg2={tmp_path / 'call' / 'sg2' / 'results.json'}"])
-    write("sg2b", 2, [row("strip", "aecnn-spatial", 512, 37.0, 35.0)], cand)
-    with pytest.raises(SystemExit, match="strip 512 seed 2 \\(candidate layout\\) trained twice"):
-        mod.runs(tmp_path)
 
 
 def test_untrained_checkpoint_writes_the_seeded_initial_network(tmp_path, capsys):
