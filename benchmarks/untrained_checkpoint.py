@@ -51,7 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         model = build(args.preset, args.input_size, args.latent, args.seed, overrides)
     except (TypeError, ValueError) as exc:
         p.error(str(exc))
-    path = save_checkpoint(args.out, model, untrained={"seed": args.seed})
+    try:
+        path = save_checkpoint(args.out, model, untrained={"seed": args.seed})
+    except OSError as exc:
+        raise SystemExit(f"cannot write {args.out}: {exc.strerror or exc}") from None
     print(f"wrote {path}: untrained {args.preset}, input {args.input_size[0]}x{args.input_size[1]}, latent "
           f"{args.latent} laid out {tuple(model.latent_shape)}, seed {args.seed}")
     return 0

@@ -6,8 +6,8 @@
 # 20 minutes each on the two-core CPU here (one checkpoint with 15 workers: 84 s on an H100, twentieth session).
 # Strip checkpoints come back from call20.sh as RUN-strip-aecnn-spatial-L512-images.pt (an untrained control from
 # benchmarks/untrained_checkpoint.py --input-size 152 1280) and go back to the device in an ignored folder, e.g.
-#   mkdir -p .device_ckpt && cp /work/.device/N/sg2-strip-aecnn-spatial-L512-images.pt .device_ckpt/sg2.pt  (etc.)
-#   run: CKPTS="sg2=.device_ckpt/sg2.pt sg3=.device_ckpt/sg3.pt" bash benchmarks/quality_calls/2026-12-06-call23.sh
+#   mkdir -p .device_ckpt && cp /work/.device/N/st2-strip-aecnn-spatial-L512-images.pt .device_ckpt/st2.pt  (etc.)
+#   run: CKPTS="st2=.device_ckpt/st2.pt st3=.device_ckpt/st3.pt u0=.device_ckpt/u0.pt" bash benchmarks/quality_calls/2026-12-06-call23.sh
 #   carry: [".whl", ".device_ckpt"]
 # Every checkpoint is scored at once, WORKERS fit processes each (default: the cores shared out). A score the
 # call's LIMIT cuts writes no JSON; its log shows how far it got, and the CPU can score the checkpoint instead.

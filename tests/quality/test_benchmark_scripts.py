@@ -738,3 +738,7 @@ def test_untrained_checkpoint_writes_the_seeded_initial_network(tmp_path, capsys
     with pytest.raises(SystemExit):
         mod.main(["--out", str(tmp_path / "x.pt"), "--set", "no_such_field=3"])
     assert "expected FIELD=INTEGER" in capsys.readouterr().err and not (tmp_path / "x.pt").exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(SystemExit, match="cannot write"):  # an unwritable path: one line, no traceback
+        mod.main(["--out", str(blocker / "rand.pt"), "--preset", "tiny", "--input-size", "64", "64", "--latent", "128"])
