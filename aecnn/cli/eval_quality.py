@@ -56,7 +56,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--blocks-per-stage", type=at_least(0), help="blocks per encoder / decoder stage of every aecnn network "
                    "(and the seed bottleneck's; default: the preset's, 1)")
     p.add_argument("--kinds", nargs="+", choices=("crop", "strip"), help="frame kinds (default both)")
-    p.add_argument("--methods", nargs="+", help="subset of pca v1 seed aecnn-conv aecnn-spatial")
+    p.add_argument("--methods", nargs="+", help="subset of pca v1 seed aecnn-conv aecnn-spatial untrained (default "
+                   "all; untrained: the control, aecnn spatial at its initial weights, scored and never trained)")
     p.add_argument("--train-sequences", type=at_least(2), help="synthetic training sequences (default 192)")
     p.add_argument("--val-sequences", type=at_least(2), help="held-out synthetic sequences (default 64)")
     p.add_argument("--batch-size", type=at_least(1), help="training batch (default 32, as aecnn train)")

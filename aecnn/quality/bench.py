@@ -36,6 +36,7 @@ from aecnn.quality.generator import generator_record
 from aecnn.quality.loop import EvalResult, check_recipe, evaluate, loss_rose, model_codec, throughput, train
 from aecnn.quality.pca import PCA, pca_codec
 from aecnn.quality.plan import (
+    CONTROL,
     KINDS,
     LATE_LSTM,
     METHODS,
@@ -50,7 +51,7 @@ from aecnn.quality.plan import (
 from aecnn.quality.seqstage import sequence_scores
 from aecnn.quality.train_state import identity, load_state, save_state, state_path
 
-__all__ = ["KINDS", "METHODS", "NETWORKS", "SECONDS_REFERENCE", "BenchConfig", "Benchmark", "Run", "build_model",
+__all__ = ["CONTROL", "KINDS", "METHODS", "NETWORKS", "SECONDS_REFERENCE", "BenchConfig", "Benchmark", "Run", "build_model",
            "plan", "run_benchmark", "strip_images"]
 log = logging.getLogger(__name__)
 SCORE_MARGIN_S = 30.0  # seconds a training leaves before the deadline for its scoring
@@ -193,7 +194,7 @@ class Benchmark:
         ips: dict[tuple[str, str], float] = {}
         for run in runs:
             fam = (run.kind, run.method)
-            if fam in ips:
+            if fam in ips or run.method == CONTROL:  # the control is never trained: no throughput to budget
                 continue
             try:
                 model = build_model(run.method, self.cfg.preset, self._sizes(run.kind), run.latent,
@@ -330,6 +331,15 @@ class Benchmark:
             model = build_model(run.method, c.preset, self._sizes(run.kind), run.latent, dict(c.model_overrides))
             run.params = sum(p.numel() for p in model.parameters())
             model.to(self.device)
+            if run.method == CONTROL:  # scored as built, at the initial weights train_seed gives
+                run.train_seconds, run.note = 0.0, "control: aecnn spatial at its initial weights, never trained"
+                self._score(run, model_codec(model), run.kind)
+                self._save_model(run, model)
+                run.status = "ok"
+                log.info("%s %s L=%d: val %.2f dB, real %s dB [%.0f s]", run.kind, run.method, run.latent,
+                         run.metrics["psnr"], f"{run.real_metrics['psnr']:.2f}" if run.real_metrics else "-",
+                         self.elapsed())
+                return
             budget = {"seconds": seconds} if run.budget == "seconds" else {"images": images}
             # A training that would outlive the deadline stops there and is scored as "cut" (never lost).
             stop_after = None if c.deadline_s is None else max(0.0, c.deadline_s - SCORE_MARGIN_S - self.elapsed())

@@ -14,8 +14,13 @@ import torch
 from aecnn.baselines.v1 import V1_SIZE, AutoencoderV1
 from aecnn.models import create_autoencoder, preset_config
 
-METHODS = ("pca", "v1", "seed", "aecnn-conv", "aecnn-spatial")
+METHODS = ("pca", "v1", "seed", "aecnn-conv", "aecnn-spatial", "untrained")
 NETWORKS = METHODS[1:]
+# The control: aecnn-spatial at its initial weights (seeded by train_seed, so the very network the trained row
+# starts from), scored like every other row and never trained. What the sequence stage reaches from its latents
+# is what it reaches without training (QUALITY.md, "Twentieth session": 0.973 on crops at 512, above the
+# trained network's 0.963 and PCA's 0.967); an R² target says something about training only above it.
+CONTROL = "untrained"
 RECIPES = ("bench", "train")  # the training loop's own optimiser and schedule, or aecnn train's (loop.train)
 SECONDS_REFERENCE = "aecnn-spatial"  # the presets' latent_strategy: its time defines the seconds budget
 KINDS = ("crop", "strip")
@@ -77,6 +82,8 @@ class BenchConfig:
         bad = [m for m in (*self.methods, *self.seconds_methods, *self.all_latent_methods) if m not in METHODS]
         if bad:
             raise ValueError(f"unknown method(s) {bad}; valid: {', '.join(METHODS)}")
+        if CONTROL in self.seconds_methods:
+            raise ValueError(f"{CONTROL!r} is never trained, so it has no seconds budget: leave it out of seconds_methods")
         if any(k not in KINDS for k in self.kinds):
             raise ValueError(f"kinds must be among {KINDS}, got {self.kinds}")
         if any(int(n) < 1 for n in (*self.latents, *self.strip_latents)):
@@ -148,8 +155,8 @@ def build_model(method: str, preset: str, size: tuple[int, int], latent: int,
         c_last = preset_config(preset, size, **over).channel_config[-1]
         return create_autoencoder(preset, size, latent_size=latent, bottleneck_grid=(4, 4),
                                   bottleneck_channels=c_last, **over)
-    if method in ("aecnn-conv", "aecnn-spatial"):
-        over["latent_strategy"] = method.removeprefix("aecnn-")
+    if method in ("aecnn-conv", "aecnn-spatial", CONTROL):
+        over["latent_strategy"] = "spatial" if method == CONTROL else method.removeprefix("aecnn-")
         return create_autoencoder(preset, size, latent_size=latent, **over)
     raise ValueError(f"not a network: {method!r}")
 
@@ -157,7 +164,7 @@ def build_model(method: str, preset: str, size: tuple[int, int], latent: int,
 def plan(cfg: BenchConfig) -> list[Run]:
     """Runs in priority order: what the targets need first, so a deadline drops the rest."""
     ref, runs = cfg.reference_latent, []
-    nets = [m for m in ("aecnn-spatial", "aecnn-conv", "seed", "v1") if m in cfg.methods]
+    nets = [m for m in ("aecnn-spatial", "aecnn-conv", "seed", "v1", CONTROL) if m in cfg.methods]
 
     def add(kind: str, latent: int, budget: str, methods: list[str]) -> None:
         for m in methods:

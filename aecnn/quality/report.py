@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aecnn.quality.plan import LATE_LSTM, METHODS
+from aecnn.quality.plan import CONTROL, LATE_LSTM, METHODS
 
 ORDER = {m: i for i, m in enumerate(METHODS)}
 
@@ -56,7 +56,12 @@ def preset_name(config: dict) -> str:
 
 def label(method: str, preset: str) -> str:
     return {"pca": "PCA", "v1": "V1 (users')", "seed": f"seed 4x4 bottleneck ({preset})",
-            "aecnn-conv": f"aecnn {preset} conv", "aecnn-spatial": f"aecnn {preset} spatial"}.get(method, method)
+            "aecnn-conv": f"aecnn {preset} conv", "aecnn-spatial": f"aecnn {preset} spatial",
+            CONTROL: f"aecnn {preset} spatial, untrained (control)"}.get(method, method)
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v)
 
 
 def _f(v, fmt: str = ".2f") -> str:
@@ -138,7 +143,7 @@ def targets(results: dict) -> str:
                 if a and s:
                     out.append(_check(f"{kind} L={lat}: {label} − seed 4x4", d(a, s), 2.0))
     for kind in ("crop", "strip"):
-        pca = find(results, kind, "pca", ref)
+        pca, control = find(results, kind, "pca", ref), find(results, kind, CONTROL, ref)
         for m, label in strategies:
             ae = find(results, kind, m, ref)
             if ae is None:
@@ -151,9 +156,12 @@ def targets(results: dict) -> str:
                 out.append(_check(f"{kind} L={ref}: {reg} of {label}", v, 0.95, "R²", difference=False, why=why))
                 if pca is not None and v is not None and pca.get(reg) is not None:
                     out.append(_check(f"{kind} L={ref}: {reg} {label} − PCA", v - pca[reg], 0.0, "R²"))
+                if control is not None and _finite(v) and _finite(control.get(reg)):
+                    out.append(f"- {kind} L={ref}: {reg} {label} − untrained control = {v - control[reg]:+.3f} R² "
+                               "(not a target; an R² target shows what training gave only where this is above 0)")
     for kind in ("crop", "strip"):
         for m in METHODS:
-            r = find(results, kind, m, ref)
+            r = find(results, kind, m, ref) if m != CONTROL else None  # the control reconstructs nothing
             if r and r.get("real_metrics"):
                 gap = r["metrics"]["psnr"] - r["real_metrics"]["psnr"]
                 flag = "more than 6 dB: generator needs work" if gap > 6 else "within 6 dB"
@@ -174,7 +182,7 @@ def _window(img: np.ndarray, width: int) -> slice:
 
 
 def _methods_at(results: dict, kind: str, latent: int) -> list[str]:
-    return [m for m in METHODS if find(results, kind, m, latent) is not None]
+    return [m for m in METHODS if m != CONTROL and find(results, kind, m, latent) is not None]
 
 
 def recon_figure(results: dict, samples: dict, kind: str, path: Path) -> Path | None:
@@ -233,6 +241,8 @@ def psnr_latent_figure(results: dict, path: Path) -> Path | None:
     fig, axes = plt.subplots(1, len(kinds), figsize=(5.2 * len(kinds), 3.8), squeeze=False)
     for ax, kind in zip(axes[0], kinds):
         for k, m in enumerate(METHODS):
+            if m == CONTROL:  # a point near 1 dB at one latent would flatten every curve
+                continue
             pts = sorted((r["latent"], r["metrics"]["psnr"], r["metrics"].get("band_psnr")) for r in results["runs"]
                          if r["kind"] == kind and r["method"] == m and r["budget"] == "images" and r["status"] == "ok")
             if not pts:

@@ -42,6 +42,13 @@ def test_quick_end_to_end(tmp_path, capsys):
     curve = runs[("crop", "aecnn-spatial", "images")]["loss_curve"]  # (images seen, segment loss) pairs
     assert curve[-1][0] == runs[("crop", "aecnn-spatial", "images")]["images_seen"] and all(v > 0 for _, v in curve)
     assert runs[("crop", "pca", "images")]["loss_curve"] == []
+    for kind in ("crop", "strip"):  # the control: scored at its initial weights, never trained
+        ctl = runs[(kind, "untrained", "images")]
+        assert ctl["status"] == "ok" and ctl["images_seen"] == 0 and ctl["loss_curve"] == [], ctl
+        assert ctl["note"].startswith("control:") and math.isfinite(ctl["r2_ridge"]) and ctl["metrics"]["psnr"] > 0
+    assert ("crop", "untrained", "seconds") not in runs
+    assert "| aecnn tiny [channel_config=8-16-32] spatial, untrained (control) |" in table
+    assert "untrained control =" in table
     if REAL.is_dir():
         rm = runs[("crop", "aecnn-conv", "images")]["real_metrics"]
         assert rm["psnr"] > 0

@@ -129,3 +129,18 @@ def test_train_stops_after_its_time_and_logs_progress(caplog):
     assert "training: " in text and "of 80,000,000 images" in text and "stopped after" in text
     full = train(model, frames, images=8 * 5, batch=8, warmup_steps=0, stop_after=60.0)
     assert not full.stopped and full.images_seen == 40
+
+
+def test_the_control_is_the_spatial_network_the_trained_row_starts_from():
+    from aecnn.quality.plan import CONTROL, BenchConfig, plan
+
+    nets = []
+    for method in ("aecnn-spatial", CONTROL):
+        torch.manual_seed(7)  # the benchmark seeds with train_seed before it builds each network
+        nets.append(build_model(method, "tiny", (201, 201), 128))
+    a, b = (n.state_dict() for n in nets)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    runs = [(r.kind, r.method, r.latent, r.budget) for r in plan(BenchConfig()) if r.method == CONTROL]
+    assert runs == [("crop", CONTROL, 512, "images"), ("strip", CONTROL, 512, "images")]  # never a seconds row
+    with pytest.raises(ValueError, match="no seconds budget"):
+        BenchConfig(seconds_methods=("v1", CONTROL))

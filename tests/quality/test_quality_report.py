@@ -39,3 +39,21 @@ def test_a_missing_value_says_why():
     assert "- crop L=512, same images: aecnn spatial (default) − V1: NOT MEASURED (no V1 run at this budget)" in lines
     # ridge is scored after a late LSTM: its line carries the number
     assert "- crop L=512: r2_ridge of aecnn spatial (default): 0.910 R² (need ≥ 0.950) → MISSED" in lines
+
+
+def test_the_untrained_control_is_reported_beside_the_r2_targets_and_never_as_one():
+    ref = {"reference_latent": 512}
+    ours, ctl = _run("aecnn-spatial", 42.0, 0.9626), _run("untrained", 1.2, 0.9731)
+    ours["real_metrics"], ctl["real_metrics"] = {"psnr": 37.0}, {"psnr": 1.0}
+    lines = targets({"meta": {"config": ref}, "runs": [ours, ctl, _run("pca", 38.5, 0.9666)]}).splitlines()
+    control = [x for x in lines if "untrained control" in x]
+    assert len(control) == 3  # one per R² of the default strategy
+    assert "- crop L=512: r2_ridge aecnn spatial (default) − untrained control = -0.010 R² (not a target; an R² " \
+           "target shows what training gave only where this is above 0)" in control
+    assert not any(("MET" in x or "MISSED" in x) for x in control)
+    # the control reconstructs nothing: no real-frame gap line (it would read "generator needs work")
+    assert [x for x in lines if "synthetic val − real" in x] == [
+        "- crop L=512 aecnn-spatial: synthetic val − real PSNR = +5.00 dB (within 6 dB)"]
+    # no control run (or one without its R²): no line
+    ctl["r2_ridge"] = float("nan")
+    assert sum("untrained control" in x for x in targets({"meta": {"config": ref}, "runs": [ours, ctl]}).splitlines()) == 2
