@@ -78,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
                    "training sequences (seed 0), never looking at the held-out ones; 0: no choice")
     p.add_argument("--synth", action="append", default=[], metavar="FIELD=VALUE",
                    help="SynthConfig field of the data, as the benchmark's --synth (the checkpoints' generator)")
+    p.add_argument("--no-motion", action="store_true", help="withhold the crops' displacement from the LSTM (a harder "
+                   "task: the latents alone must carry where the drop is; twenty-first session, exploratory)")
+    p.add_argument("--fit-sequences", type=int, default=None, help="fit on the first N training sequences only "
+                   "(default all; the latents and the PCA stay those of all of them, as in the cache)")
     p.add_argument("--cache", default=None, help="npz of the latents: written on the first run, read on later ones")
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
@@ -87,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error(str(e))
     if a.val_seed == 0:
         p.error("--val-seed 0 is the training sequences' seed")
+    if a.fit_sequences is not None and not 2 * max(a.cv_folds, 1) <= a.fit_sequences <= a.train_sequences:
+        p.error(f"--fit-sequences must be between {2 * max(a.cv_folds, 1)} (two per CV fold) and --train-sequences "
+                f"({a.train_sequences}), got {a.fit_sequences}")
     t0 = time.perf_counter()
     train = qdata.make_split(a.train_sequences, a.frames, (152, 1280), (201, 201), 0, **synth)["crop"]
     val = qdata.make_split(a.val_sequences, a.frames, (152, 1280), (201, 201), a.val_seed, **synth)["crop"]
@@ -100,18 +107,22 @@ def main(argv: list[str] | None = None) -> int:
             np.savez(cache, **{f"{k}_{s}": v[i] for k, v in latents.items() for i, s in enumerate(("train", "val"))})
     print(f"latents ready in {time.perf_counter() - t0:.0f} s: {[(k, v[0].shape) for k, v in latents.items()]}")
     jobs = []
+    n_fit = a.fit_sequences or a.train_sequences
+    y_tr = train.viscosity[:n_fit]
     for name, (ltr, lva) in latents.items():
-        tr = np.concatenate([ltr, train.motion], 1)  # latents + crop displacement, as the benchmark's r2_lstm_pc
-        te = np.concatenate([lva, val.motion], 1)
-        tr, te = _by_sequence(tr, a.frames), _by_sequence(te, a.frames)
-        n_extra = train.motion.shape[1]
+        if a.no_motion:
+            tr, te, n_extra = ltr, lva, 0
+        else:  # latents + crop displacement, as the benchmark's r2_lstm_pc
+            tr, te = np.concatenate([ltr, train.motion], 1), np.concatenate([lva, val.motion], 1)
+            n_extra = train.motion.shape[1]
+        tr, te = _by_sequence(tr, a.frames)[:n_fit], _by_sequence(te, a.frames)
         for k in a.reduce:
             for s in a.seeds:
-                jobs.append((name, k, s, tr, train.viscosity, te, val.viscosity, n_extra, a.epochs, a.reduce_method))
+                jobs.append((name, k, s, tr, y_tr, te, val.viscosity, n_extra, a.epochs, a.reduce_method))
             folds = np.array_split(np.random.default_rng(0).permutation(len(tr)), a.cv_folds) if a.cv_folds > 1 else []
             for f, held in enumerate(folds):
                 fit = np.setdiff1d(np.arange(len(tr)), held)
-                jobs.append((f"{name} cv{f}", k, 0, tr[fit], train.viscosity[fit], tr[held], train.viscosity[held],
+                jobs.append((f"{name} cv{f}", k, 0, tr[fit], y_tr[fit], tr[held], y_tr[held],
                              n_extra, a.epochs, a.reduce_method))
     rows, preds = [], {}
     pool = mp.get_context("spawn").Pool(a.workers) if a.workers > 1 else None

@@ -193,6 +193,33 @@ def test_seq_repeats_small(tmp_path, capsys):
     assert all(r["reduce_choice"][0]["reduce"] in (1, 2) for r in res2.values())
 
 
+def test_seq_repeats_task_variants_reach_the_fits(monkeypatch, tmp_path):
+    """--no-motion leaves the crops' displacement out of what the LSTM reads; --fit-sequences fits (and
+    cross-validates) on the first N training sequences; both refuse nonsense before any work."""
+    import numpy as np
+
+    rep = _load("seq_repeats")
+    seen = []
+
+    def fake_predict(tr, y_tr, te, y_te, *, passthrough, **kw):
+        seen.append((tr.shape, len(y_tr), te.shape, passthrough))
+        return np.zeros(len(y_te))
+
+    monkeypatch.setattr(rep, "lstm_predict", fake_predict)
+    base = ["--latent", "6", "--train-sequences", "6", "--val-sequences", "3", "--frames", "8", "--seeds", "0",
+            "--reduce", "2", "--cv-folds", "2", "--workers", "0", "--out", str(tmp_path / "r.json")]
+    assert rep.main(base) == 0
+    n_motion = seen[0][3]
+    assert n_motion >= 1 and seen[0][:3] == ((6, 8, 6 + n_motion), 6, (3, 8, 6 + n_motion))
+    seen.clear()
+    assert rep.main([*base, "--no-motion", "--fit-sequences", "4"]) == 0
+    assert seen[0] == ((4, 8, 6), 4, (3, 8, 6), 0)  # held-out fit: 4 training sequences, latents only
+    assert {s[1] for s in seen[1:]} == {2}  # the two CV folds split those 4, never the other 2
+    for bad in ("1", "7"):
+        with pytest.raises(SystemExit):
+            rep.main([*base, "--fit-sequences", bad])
+
+
 def test_seq_repeats_synth_sets_the_generator_of_both_splits(monkeypatch, tmp_path):
     """--synth FIELD=VALUE reaches the data of both splits (the checkpoints' generator); a field the
     script sets itself, or an unknown one, is refused before any work."""
