@@ -9,6 +9,7 @@ import numpy as np
 from aecnn.quality.plan import CONTROL, LATE_LSTM, METHODS
 
 ORDER = {m: i for i, m in enumerate(METHODS)}
+COMPARED = tuple(m for m in METHODS if m != CONTROL)  # the control reconstructs nothing: no gap line, no figure
 
 
 def saved_results(root: Path):
@@ -160,8 +161,8 @@ def targets(results: dict) -> str:
                     out.append(f"- {kind} L={ref}: {reg} {label} − untrained control = {v - control[reg]:+.3f} R² "
                                "(not a target; an R² target shows what training gave only where this is above 0)")
     for kind in ("crop", "strip"):
-        for m in METHODS:
-            r = find(results, kind, m, ref) if m != CONTROL else None  # the control reconstructs nothing
+        for m in COMPARED:
+            r = find(results, kind, m, ref)
             if r and r.get("real_metrics"):
                 gap = r["metrics"]["psnr"] - r["real_metrics"]["psnr"]
                 flag = "more than 6 dB: generator needs work" if gap > 6 else "within 6 dB"
@@ -182,7 +183,7 @@ def _window(img: np.ndarray, width: int) -> slice:
 
 
 def _methods_at(results: dict, kind: str, latent: int) -> list[str]:
-    return [m for m in METHODS if m != CONTROL and find(results, kind, m, latent) is not None]
+    return [m for m in COMPARED if find(results, kind, m, latent) is not None]
 
 
 def recon_figure(results: dict, samples: dict, kind: str, path: Path) -> Path | None:
@@ -240,9 +241,7 @@ def psnr_latent_figure(results: dict, path: Path) -> Path | None:
         return None
     fig, axes = plt.subplots(1, len(kinds), figsize=(5.2 * len(kinds), 3.8), squeeze=False)
     for ax, kind in zip(axes[0], kinds):
-        for k, m in enumerate(METHODS):
-            if m == CONTROL:  # a point near 1 dB at one latent would flatten every curve
-                continue
+        for k, m in enumerate(COMPARED):
             pts = sorted((r["latent"], r["metrics"]["psnr"], r["metrics"].get("band_psnr")) for r in results["runs"]
                          if r["kind"] == kind and r["method"] == m and r["budget"] == "images" and r["status"] == "ok")
             if not pts:
