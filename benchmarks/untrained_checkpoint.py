@@ -18,7 +18,8 @@ import sys
 import torch
 
 from aecnn.checkpoint import save_checkpoint
-from aecnn.models import PRESETS, AutoEncoderConfig, create_autoencoder
+from aecnn.models import PRESETS, AutoEncoderConfig
+from aecnn.quality.plan import CONTROL, build_model
 
 
 def parse_field(text: str) -> tuple[str, int]:
@@ -31,9 +32,10 @@ def parse_field(text: str) -> tuple[str, int]:
 
 
 def build(preset: str, input_size: tuple[int, int], latent: int, seed: int, overrides: dict) -> torch.nn.Module:
-    """The preset's network for ``input_size`` and ``latent``, at the initial weights ``seed`` gives."""
+    """The preset's network for ``input_size`` and ``latent``, at the initial weights ``seed`` gives: the
+    benchmark's own control (``eval-quality --methods untrained`` at ``--train-seed SEED``), built by it."""
     torch.manual_seed(seed)
-    return create_autoencoder(preset, tuple(input_size), latent_size=latent, **overrides)
+    return build_model(CONTROL, preset, tuple(input_size), latent, overrides)
 
 
 def main(argv: list[str] | None = None) -> int:
